@@ -1,0 +1,125 @@
+"""Command line: `llm-router serve | check | explain` (also `python -m router`).
+
+No work happens at import time; each subcommand imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="llm-router",
+        description="OpenAI-compatible proxy that routes each request by policy.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="serve the HTTP API")
+    s.add_argument("--policy", help="policy file (env LLR_POLICY)")
+    s.add_argument("--host", help="bind address (env LLR_HOST, default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (env LLR_PORT, default 3030)")
+    s.add_argument("--db", help="metrics database (env LLR_DB, default ./metrics.db)")
+    s.add_argument("--workers", type=int, help="worker processes (env LLR_WORKERS)")
+    s.add_argument(
+        "--max-body-bytes",
+        type=int,
+        help="largest request body accepted (env LLR_MAX_BODY_BYTES, default 32 MiB)",
+    )
+
+    c = sub.add_parser("check", help="validate a policy file")
+    c.add_argument("policy", help="policy file")
+
+    e = sub.add_parser("explain", help="classify and route one request body")
+    e.add_argument("--policy", help="policy file (env LLR_POLICY)")
+    e.add_argument("file", nargs="?", default="-", help="request body (- = stdin)")
+    return p
+
+
+def _check(path: str) -> int:
+    from router.policy import check_policy
+
+    problems = check_policy(path)
+    if not problems:
+        print("ok")
+        return 0
+    for problem in problems:
+        print(problem)
+    return 1
+
+
+def _explain(policy_path: str | None, file: str) -> int:
+    import orjson
+
+    from router.errors import HTTPError, PolicyError
+    from router.explain import explain
+    from router.policy import load_policy
+    from router.settings import default_policy_path
+
+    path = policy_path or default_policy_path(os.environ)
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        if file == "-":
+            body = sys.stdin.buffer.read()
+        else:
+            with open(file, "rb") as f:
+                body = f.read()
+    except OSError as exc:
+        print(f"{file}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 1
+
+    from router.api.jsonio import decode_body
+
+    try:
+        request = decode_body(body)
+    except HTTPError as exc:
+        print(f"{file}: {exc.message}", file=sys.stderr)
+        return 1
+    out = explain(request, policy)
+    sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2) + b"\n")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from router.errors import PolicyError
+    from router.policy import load_policy
+    from router.serve import serve
+    from router.settings import settings_from
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = settings_from(
+        policy=args.policy,
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        workers=args.workers,
+        max_body_bytes=args.max_body_bytes,
+    )
+    try:
+        policy = load_policy(settings.policy)
+    except PolicyError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    serve(policy, settings)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args.policy)
+    if args.command == "explain":
+        return _explain(args.policy, args.file)
+    return _serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Probes and catalogue: `/health`, `/ready`, `/v1/models`."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from router.api.jsonio import json_response
+from router.errors import NotReady
+from router.state import POLICY
+
+
+async def health(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    holder = request.app.get(POLICY)
+    if holder is None:
+        raise NotReady("No policy loaded.")
+    policy = holder.current
+    return json_response(
+        {
+            "status": "ready",
+            "policy": policy.source,
+            "backends": len(policy.backends),
+            "routes": len(policy.routes),
+        }
+    )
+
+
+async def models(request: web.Request) -> web.Response:
+    policy = request.app[POLICY].current
+    seen: dict[str, str] = {}
+    for b in policy.backends.values():
+        names = [*b.families.values(), *b.models]
+        if b.model is not None:
+            names.insert(0, b.model)
+        for name in names:
+            seen.setdefault(name, b.name)
+    created = int(time.time())
+    data = [{"id": "auto", "object": "model", "created": created, "owned_by": "router"}]
+    data += [
+        {"id": name, "object": "model", "created": created, "owned_by": backend}
+        for name, backend in seen.items()
+    ]
+    return json_response({"object": "list", "data": data})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/v1/models", models)

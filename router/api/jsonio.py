@@ -1,0 +1,48 @@
+"""The one JSON chokepoint of the HTTP layer: orjson out, msgspec in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import orjson
+from aiohttp import web
+
+from router.errors import InvalidRequest
+from router.wire import Request, decode_request
+
+
+def json_response(
+    data: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def _param(path_message: str) -> str | None:
+    """msgspec says `... - at `$.messages[0].role``; OpenAI's `param` is the
+    path without the `$.`."""
+    marker = " - at `$"
+    at = path_message.rfind(marker)
+    if at < 0:
+        return None
+    path = path_message[at + len(marker) :].rstrip("`")
+    return path.lstrip(".") or None
+
+
+def decode_body(body: bytes) -> Request:
+    """Decode a chat or responses body, or raise a 400 that says why."""
+    if not body.strip():
+        raise InvalidRequest("Request body is empty; expected a JSON object.")
+    try:
+        return decode_request(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(
+            f"Invalid request: {exc}", param=_param(str(exc))
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None

@@ -1,0 +1,42 @@
+"""Application assembly: `create_app(policy, settings)` -> aiohttp Application."""
+
+from __future__ import annotations
+
+import os
+
+from aiohttp import web
+
+from router.api import admin, route
+from router.api.middleware import errors, make_auth
+from router.metrics.live import LiveStats
+from router.policy.model import Policy
+from router.settings import Settings
+from router.state import LIVE, POLICY, SETTINGS, PolicyHolder
+
+
+def backend_status(policy: Policy) -> list[str]:
+    """One line per backend saying whether it can be used: a backend whose key
+    is unset is disabled (local reachability is probed at start-up)."""
+    lines = []
+    for b in policy.backends.values():
+        if b.api_key_env is not None and not os.environ.get(b.api_key_env):
+            lines.append(f"backend {b.name} ({b.type}) disabled: {b.api_key_env} unset")
+        else:
+            where = "local" if b.local else "remote"
+            lines.append(f"backend {b.name} ({b.type}, {where}) at {b.endpoint}")
+    return lines
+
+
+def create_app(policy: Policy, settings: Settings) -> web.Application:
+    middlewares = [errors]
+    if settings.api_keys:
+        middlewares.append(make_auth(settings.api_keys))
+    app = web.Application(
+        middlewares=middlewares, client_max_size=settings.max_body_bytes
+    )
+    app[POLICY] = PolicyHolder(policy, settings.policy)
+    app[LIVE] = LiveStats()
+    app[SETTINGS] = settings
+    admin.setup(app)
+    route.setup(app)
+    return app

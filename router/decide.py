@@ -1,0 +1,195 @@
+"""Decide stage: (classification, policy, live estimates) -> Decision.
+
+Pure and synchronous: no I/O, no clock, no randomness; everything it needs is
+an argument. Implements DESIGN.md's sequence: first matching route, privacy
+pin (fail-closed), latency budget, family -> model resolution. Sensitivity pin
+trumps budget; budget trumps preference.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+from router.classify.types import LEVEL_RANK, Classification
+from router.policy.model import Backend, Match, Policy, Route
+
+
+class LiveView(Protocol):
+    """What decide reads of live traffic: an expected latency per backend."""
+
+    def expected_ms(self, backend: Backend) -> float:
+        """Expected latency of `backend` in ms (live estimate, else its hint)."""
+        ...
+
+
+class HintsOnly:
+    """A LiveView with no traffic: every backend is expected at its `p50Ms`."""
+
+    def expected_ms(self, backend: Backend) -> float:
+        return backend.p50_ms
+
+
+HINTS_ONLY = HintsOnly()
+
+
+class Hop(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of the dispatch chain: a backend and the model to ask it for."""
+
+    backend: str
+    model: str
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    route: int
+    route_name: str | None
+    reason: str
+    chain: tuple[Hop, ...]
+    pinned: bool
+    latency_shifted: bool
+    # Backends the pin removed; non-empty only when `pinned`.
+    withheld: tuple[str, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        """Pinned with no local backend left: the request must not be sent."""
+        return not self.chain
+
+    @property
+    def backend(self) -> str | None:
+        return self.chain[0].backend if self.chain else None
+
+    @property
+    def model(self) -> str | None:
+        return self.chain[0].model if self.chain else None
+
+    @property
+    def fallbacks(self) -> tuple[str, ...]:
+        return tuple(hop.backend for hop in self.chain[1:])
+
+
+def matches(match: Match, c: Classification, model: str) -> bool:
+    """Whether a route's conjunction holds for this request."""
+    if match.task is not None and c.task not in match.task:
+        return False
+    if match.complexity is not None and c.complexity not in match.complexity:
+        return False
+    if match.sensitivity is not None and c.sensitivity not in match.sensitivity:
+        return False
+    if match.modality is not None and c.modality not in match.modality:
+        return False
+    if match.family is not None and c.family not in match.family:
+        return False
+    if match.model is not None and model not in match.model:
+        return False
+    if match.tokens_gt is not None and not c.tokens > match.tokens_gt:
+        return False
+    if match.tokens_gte is not None and not c.tokens >= match.tokens_gte:
+        return False
+    if match.tokens_lt is not None and not c.tokens < match.tokens_lt:
+        return False
+    return match.tokens_lte is None or c.tokens <= match.tokens_lte
+
+
+def first_match(policy: Policy, c: Classification, model: str) -> Route:
+    for route in policy.routes:
+        if route.match is None or matches(route.match, c, model):
+            return route
+    # The loader guarantees a default route, last; this is unreachable for a
+    # compiled policy and kept as a loud failure for a hand-built one.
+    raise ValueError(f"{policy.source}: no default route")
+
+
+def is_pinned(policy: Policy, c: Classification) -> bool:
+    return LEVEL_RANK[c.sensitivity] >= LEVEL_RANK[policy.privacy.pin]
+
+
+def resolve_model(backend: Backend, family: str, requested: str) -> str:
+    """Family -> concrete model on `backend` (DESIGN.md step 4)."""
+    if requested != "auto" and backend.serves(requested):
+        return requested
+    by_family = backend.families.get(family)
+    if by_family is not None:
+        return by_family
+    if backend.model is not None:
+        return backend.model
+    if backend.models:
+        return backend.models[0]
+    return next(iter(backend.families.values()))
+
+
+def _budget_shift(
+    names: list[str], policy: Policy, budget: float, live: LiveView
+) -> tuple[list[str], str | None]:
+    """Move a faster fallback ahead of a primary expected over budget.
+
+    Among fallbacks expected faster than the primary, the first (in policy
+    order) that fits the budget wins, else the fastest. The primary stays in
+    the chain right after it, so it still serves if the fallback fails.
+    """
+    primary = names[0]
+    expected = {n: live.expected_ms(policy.backends[n]) for n in names}
+    if expected[primary] <= budget:
+        return names, None
+    faster = [n for n in names[1:] if expected[n] < expected[primary]]
+    if not faster:
+        return names, None
+    within = [n for n in faster if expected[n] <= budget]
+    chosen = within[0] if within else min(faster, key=lambda n: expected[n])
+    rest = [n for n in names if n != chosen]
+    note = (
+        f"latency: {primary} expected {expected[primary]:.0f}ms over budget "
+        f"{budget:.0f}ms, {chosen} ({expected[chosen]:.0f}ms) first"
+    )
+    return [chosen, *rest], note
+
+
+def decide(
+    c: Classification,
+    policy: Policy,
+    live: LiveView = HINTS_ONLY,
+    *,
+    model: str = "auto",
+) -> Decision:
+    """Route one classified request. `model` is the model the client asked for."""
+    route = first_match(policy, c, model)
+    names = [route.backend, *route.fallbacks]
+    notes = [route.reason]
+
+    pinned = is_pinned(policy, c)
+    withheld: tuple[str, ...] = ()
+    if pinned:
+        withheld = tuple(n for n in names if not policy.backends[n].local)
+        names = [n for n in names if policy.backends[n].local]
+        if not names:
+            notes.append(
+                f"privacy pin ({c.sensitivity} >= {policy.privacy.pin}): no local "
+                "backend in this route; the request is refused, not sent"
+            )
+        elif withheld:
+            notes.append(
+                f"privacy pin ({c.sensitivity} >= {policy.privacy.pin}): "
+                f"withheld {', '.join(withheld)}"
+            )
+
+    shifted = False
+    if names and route.latency_budget_ms is not None and len(names) > 1:
+        names, note = _budget_shift(names, policy, route.latency_budget_ms, live)
+        if note is not None:
+            shifted = True
+            notes.append(note)
+
+    chain = tuple(
+        Hop(backend=n, model=resolve_model(policy.backends[n], c.family, model))
+        for n in names
+    )
+    return Decision(
+        route=route.index,
+        route_name=route.name,
+        reason="; ".join(notes),
+        chain=chain,
+        pinned=pinned,
+        latency_shifted=shifted,
+        withheld=withheld,
+    )

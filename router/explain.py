@@ -1,0 +1,48 @@
+"""Explain: a classification and a decision rendered as DESIGN.md's JSON.
+
+Shared by `POST /v1/route` and `llm-router explain`; dispatches nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.classify import classify
+from router.classify.types import Classification
+from router.decide import HINTS_ONLY, Decision, LiveView, decide
+from router.policy.model import Policy
+from router.wire import Request
+
+
+def explain_dict(c: Classification, d: Decision) -> dict[str, Any]:
+    return {
+        "classification": {
+            "task": c.task,
+            "complexity": c.complexity,
+            "sensitivity": c.sensitivity,
+            "modality": c.modality,
+            "family": c.family,
+            "tokens": c.tokens,
+            "signals": list(c.signals),
+        },
+        "decision": {
+            "route": d.route,
+            "reason": d.reason,
+            "backend": d.backend,
+            "model": d.model,
+            "fallbacks": list(d.fallbacks),
+            "pinned": d.pinned,
+            "latency_shifted": d.latency_shifted,
+        },
+    }
+
+
+def explain(
+    request: Request,
+    policy: Policy,
+    live: LiveView = HINTS_ONLY,
+    *,
+    sensitivity_hint: str | None = None,
+) -> dict[str, Any]:
+    c = classify(request, config=policy.classifier, sensitivity_hint=sensitivity_hint)
+    return explain_dict(c, decide(c, policy, live, model=request.model))

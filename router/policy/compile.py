@@ -1,0 +1,140 @@
+"""Policy stage, compile: a validated `RawPolicy` in, the runtime `Policy` out.
+
+Defaults are applied here (by backend type), match values become frozensets,
+fallbacks and model lists become tuples, routes without a reason get one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from msgspec import UnsetType
+
+from router.policy.model import (
+    AB,
+    DEFAULT_API_KEY_ENV,
+    Backend,
+    Match,
+    Policy,
+    Privacy,
+    Route,
+)
+from router.policy.schema import (
+    MATCH_LISTS,
+    RawBackend,
+    RawMatch,
+    RawPolicy,
+    RawRoute,
+    RawTokens,
+)
+
+T = TypeVar("T")
+
+_TOKEN_OPS = (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<="))
+
+
+def compile_policy(raw: RawPolicy, source: str) -> Policy:
+    """Build the runtime policy; `raw` must already have passed validation."""
+    return Policy(
+        backends={name: _backend(name, b) for name, b in raw.backends.items()},
+        routes=tuple(_route(i, r) for i, r in enumerate(raw.routes)),
+        privacy=Privacy(pin=raw.privacy.pin),
+        ab=AB(
+            enabled=raw.ab.enabled,
+            sample_rate=raw.ab.sample_rate,
+            min_samples=raw.ab.min_samples,
+            max_concurrent=raw.ab.max_concurrent,
+            candidates=dict(raw.ab.candidates),
+        ),
+        classifier=raw.classifier,
+        source=source,
+    )
+
+
+def _backend(name: str, raw: RawBackend) -> Backend:
+    api_key_env = raw.api_key_env
+    if isinstance(api_key_env, UnsetType):
+        api_key_env = DEFAULT_API_KEY_ENV[raw.type]
+    local = raw.local if isinstance(raw.local, bool) else raw.type == "ollama"
+    return Backend(
+        name=name,
+        type=raw.type,
+        endpoint=raw.endpoint,
+        local=local,
+        model=_unset_none(raw.model),
+        models=tuple(_unset_none(raw.models) or ()),
+        families={k: v for k, v in (_unset_none(raw.families) or {}).items()},
+        p50_ms=float(raw.p50_ms),
+        api_key_env=api_key_env,
+        timeout_ms=raw.timeout_ms,
+    )
+
+
+def _route(index: int, raw: RawRoute) -> Route:
+    if isinstance(raw.default, str):
+        backend, match = raw.default, None
+    else:
+        assert isinstance(raw.backend, str) and isinstance(raw.match, RawMatch)
+        backend, match = raw.backend, raw.match
+    fallback = raw.fallback
+    fallbacks = (fallback,) if isinstance(fallback, str) else tuple(fallback or ())
+    reason = raw.reason if isinstance(raw.reason, str) else _reason(match)
+    return Route(
+        index=index,
+        name=_unset_none(raw.name),
+        match=_match(match) if match is not None else None,
+        backend=backend,
+        fallbacks=fallbacks,
+        latency_budget_ms=_unset_none(raw.latency_budget_ms),
+        reason=reason,
+    )
+
+
+def _values(value: str | Sequence[str] | UnsetType) -> list[str] | None:
+    """A match value in file order, a scalar as a one-item list."""
+    if isinstance(value, UnsetType):
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _set(value: str | Sequence[str] | UnsetType) -> frozenset[str] | None:
+    values = _values(value)
+    return frozenset(values) if values is not None else None
+
+
+def _match(raw: RawMatch) -> Match:
+    tokens = raw.tokens if isinstance(raw.tokens, RawTokens) else RawTokens()
+    return Match(
+        task=_set(raw.task),
+        complexity=_set(raw.complexity),
+        sensitivity=_set(raw.sensitivity),
+        modality=_set(raw.modality),
+        family=_set(raw.family),
+        model=_set(raw.model),
+        tokens_gt=_unset_none(tokens.gt),
+        tokens_gte=_unset_none(tokens.gte),
+        tokens_lt=_unset_none(tokens.lt),
+        tokens_lte=_unset_none(tokens.lte),
+    )
+
+
+def _reason(match: RawMatch | None) -> str:
+    """What the route matches, e.g. `task=code, complexity=low`."""
+    if match is None:
+        return "default route"
+    parts = []
+    for key in MATCH_LISTS:
+        values = _values(getattr(match, key))
+        if values is not None:
+            parts.append(f"{key}={'|'.join(dict.fromkeys(values))}")
+    if not isinstance(match.tokens, UnsetType):
+        for op, sign in _TOKEN_OPS:
+            bound = getattr(match.tokens, op)
+            if isinstance(bound, int):
+                parts.append(f"tokens{sign}{bound}")
+    return ", ".join(parts)
+
+
+def _unset_none(value: T | UnsetType) -> T | None:
+    return None if isinstance(value, UnsetType) else value

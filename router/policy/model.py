@@ -1,0 +1,95 @@
+"""Compiled policy: the runtime form that `decide` reads.
+
+`load.py` turns YAML into the raw Structs of `schema.py`, validates them and
+compiles them into these frozen values: names resolved, defaults applied,
+match values turned into frozensets, the default route last.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from router.classify.types import ClassifierConfig, Level
+
+BackendType = Literal["ollama", "openai", "sarmalink"]
+
+DEFAULT_API_KEY_ENV: dict[str, str | None] = {
+    "ollama": None,
+    "openai": "OPENAI_API_KEY",
+    "sarmalink": "SARMALINK_API_KEY",
+}
+DEFAULT_TIMEOUT_MS = 120_000
+DEFAULT_P50_MS = 1000.0
+
+
+class Backend(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    type: BackendType
+    endpoint: str
+    local: bool
+    model: str | None = None
+    models: tuple[str, ...] = ()
+    families: dict[str, str] = msgspec.field(default_factory=dict)
+    p50_ms: float = DEFAULT_P50_MS
+    api_key_env: str | None = None
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+
+    def serves(self, model: str) -> bool:
+        """Whether `model` is a concrete model this backend is known to serve."""
+        return (
+            model == self.model
+            or model in self.models
+            or model in self.families.values()
+        )
+
+
+class Match(msgspec.Struct, frozen=True, kw_only=True):
+    """A conjunction; `None` means the dimension is not constrained."""
+
+    task: frozenset[str] | None = None
+    complexity: frozenset[str] | None = None
+    sensitivity: frozenset[str] | None = None
+    modality: frozenset[str] | None = None
+    family: frozenset[str] | None = None
+    model: frozenset[str] | None = None
+    tokens_gt: int | None = None
+    tokens_gte: int | None = None
+    tokens_lt: int | None = None
+    tokens_lte: int | None = None
+
+
+class Route(msgspec.Struct, frozen=True, kw_only=True):
+    index: int
+    name: str | None
+    match: Match | None  # None only for the default route
+    backend: str
+    fallbacks: tuple[str, ...] = ()
+    latency_budget_ms: float | None = None
+    reason: str
+
+    @property
+    def is_default(self) -> bool:
+        return self.match is None
+
+
+class Privacy(msgspec.Struct, frozen=True, kw_only=True):
+    pin: Level = "high"
+
+
+class AB(msgspec.Struct, frozen=True, kw_only=True):
+    enabled: bool = False
+    sample_rate: float = 0.0
+    min_samples: int = 200
+    max_concurrent: int = 4
+    candidates: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Policy(msgspec.Struct, frozen=True, kw_only=True):
+    backends: dict[str, Backend]
+    routes: tuple[Route, ...]
+    privacy: Privacy = Privacy()
+    ab: AB = AB()
+    classifier: ClassifierConfig = ClassifierConfig()
+    source: str = "<policy>"

@@ -1,0 +1,167 @@
+"""Policy stage, raw form: msgspec Structs that mirror the policy YAML key for key.
+
+`load.py` checks YAML nodes against these types, then compiles them into
+`router.policy.model.Policy`. A field left `UNSET` was absent from the file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from router.classify.types import ClassifierConfig, Family, Level, Modality, Task
+from router.policy.model import (
+    DEFAULT_P50_MS,
+    DEFAULT_TIMEOUT_MS,
+    BackendType,
+)
+
+BACKEND_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+BACKEND_TYPES: tuple[BackendType, ...] = ("ollama", "openai", "sarmalink")
+
+Text = Annotated[str, Meta(min_length=1)]
+EnvVar = Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Count = Annotated[int, Meta(ge=0)]
+Millis = Annotated[float, Meta(gt=0)]
+
+TaskMatch = Task | Annotated[list[Task], Meta(min_length=1)]
+LevelMatch = Level | Annotated[list[Level], Meta(min_length=1)]
+ModalityMatch = Modality | Annotated[list[Modality], Meta(min_length=1)]
+FamilyMatch = Family | Annotated[list[Family], Meta(min_length=1)]
+ModelMatch = Text | Annotated[list[Text], Meta(min_length=1)]
+
+
+class _Raw(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    rename="camel",
+):
+    """Base of every raw Struct: strict, immutable, camelCase keys."""
+
+
+class RawBackend(_Raw, frozen=True):
+    """`backends.NAME`: where requests go and which models live there."""
+
+    type: BackendType
+    endpoint: str
+    model: Text | UnsetType = UNSET
+    models: list[Text] | UnsetType = UNSET
+    families: dict[Family, Text] | UnsetType = UNSET
+    p50_ms: Annotated[float, Meta(ge=0)] = DEFAULT_P50_MS
+    local: bool | UnsetType = UNSET
+    # null is meaningful here: an OpenAI-compatible server that needs no key.
+    api_key_env: EnvVar | UnsetType | None = UNSET
+    timeout_ms: Annotated[int, Meta(gt=0)] = DEFAULT_TIMEOUT_MS
+
+
+class RawTokens(_Raw, frozen=True):
+    """`match.tokens`: bounds on the request's token estimate."""
+
+    gt: Count | UnsetType = UNSET
+    gte: Count | UnsetType = UNSET
+    lt: Count | UnsetType = UNSET
+    lte: Count | UnsetType = UNSET
+
+
+class RawMatch(_Raw, frozen=True):
+    """`routes[i].match`: a conjunction; a list value means any of."""
+
+    task: TaskMatch | UnsetType = UNSET
+    complexity: LevelMatch | UnsetType = UNSET
+    sensitivity: LevelMatch | UnsetType = UNSET
+    modality: ModalityMatch | UnsetType = UNSET
+    family: FamilyMatch | UnsetType = UNSET
+    model: ModelMatch | UnsetType = UNSET
+    tokens: RawTokens | UnsetType = UNSET
+
+
+class RawRoute(_Raw, frozen=True):
+    """`routes[i]`: `match` + `backend`, or `default`, plus the chain after it."""
+
+    match: RawMatch | UnsetType = UNSET
+    backend: str | UnsetType = UNSET
+    default: str | UnsetType = UNSET
+    fallback: str | list[str] | UnsetType = UNSET
+    latency_budget_ms: Millis | UnsetType = UNSET
+    reason: Text | UnsetType = UNSET
+    name: Text | UnsetType = UNSET
+
+
+class RawPrivacy(_Raw, frozen=True):
+    """`privacy`: requests at or above `pin` never leave the machine."""
+
+    pin: Level = "high"
+
+
+class RawAB(_Raw, frozen=True):
+    """`ab`: mirror a sample of a primary's traffic to a candidate backend."""
+
+    enabled: bool = False
+    sample_rate: Annotated[float, Meta(ge=0, le=1)] = 0.0
+    min_samples: Annotated[int, Meta(ge=1)] = 200
+    max_concurrent: Annotated[int, Meta(ge=1)] = 4
+    candidates: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class RawPolicy(_Raw, frozen=True):
+    """The whole file. The loader checks it section by section and item by
+    item, so that one bad backend or route does not hide the next one."""
+
+    backends: dict[str, RawBackend]
+    routes: list[RawRoute]
+    privacy: RawPrivacy = RawPrivacy()
+    ab: RawAB = RawAB()
+    classifier: ClassifierConfig = ClassifierConfig()
+
+
+MATCH_LISTS: tuple[str, ...] = (
+    "task",
+    "complexity",
+    "sensitivity",
+    "modality",
+    "family",
+    "model",
+)
+"""The `match` keys whose value is a scalar or a list; `tokens` is the other."""
+
+CLASSIFIER_PAIRS: tuple[tuple[str, str], ...] = (
+    ("medium_tokens", "high_tokens"),
+    ("medium_markers", "high_markers"),
+    ("medium_code_blocks", "high_code_blocks"),
+)
+"""`ClassifierConfig` thresholds as (medium, high) pairs: medium <= high."""
+
+
+class Parsed(msgspec.Struct, kw_only=True):
+    """The file as far as it parsed, for the checks that span items: an item
+    leaves out the keys that had problems (already reported), and is None when
+    it could not be built at all."""
+
+    backends: dict[str, RawBackend | None] | None = None
+    routes: list[RawRoute | None] | None = None
+    privacy: RawPrivacy | None = RawPrivacy()
+    ab: RawAB | None = RawAB()
+    classifier: ClassifierConfig | None = ClassifierConfig()
+
+    def complete(self) -> RawPolicy | None:
+        """The whole raw policy, or None while any part of it is missing."""
+        if self.backends is None or self.routes is None:
+            return None
+        backends = {k: v for k, v in self.backends.items() if v is not None}
+        routes = [r for r in self.routes if r is not None]
+        if len(backends) < len(self.backends) or len(routes) < len(self.routes):
+            return None
+        if self.privacy is None or self.ab is None or self.classifier is None:
+            return None
+        return RawPolicy(
+            backends=backends,
+            routes=routes,
+            privacy=self.privacy,
+            ab=self.ab,
+            classifier=self.classifier,
+        )

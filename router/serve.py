@@ -1,0 +1,104 @@
+"""Running the server: uvloop, signals, reload, workers.
+
+SIGTERM/SIGINT stop accepting and finish in-flight requests; SIGHUP reloads
+the policy (a failing reload keeps the old one). With `workers > 1`, N
+processes share the port through SO_REUSEPORT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+from urllib.parse import urlsplit
+
+import uvloop
+from aiohttp import web
+
+from router.app import backend_status, create_app
+from router.policy.model import Policy
+from router.settings import Settings
+from router.state import POLICY
+
+log = logging.getLogger("router")
+
+SHUTDOWN_GRACE_S = 30.0
+
+
+async def _probe_local(policy: Policy) -> None:
+    """Say once whether each local backend answers a TCP connect."""
+    for b in policy.backends.values():
+        if not b.local:
+            continue
+        parts = urlsplit(b.endpoint)
+        host = parts.hostname or "localhost"
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), timeout=1.0
+            )
+        except (OSError, TimeoutError) as exc:
+            log.warning("backend %s unreachable at %s: %s", b.name, b.endpoint, exc)
+            continue
+        writer.close()
+        log.info("backend %s reachable at %s", b.name, b.endpoint)
+
+
+async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
+    app = create_app(policy, settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(
+        runner,
+        settings.host,
+        settings.port,
+        reuse_port=reuse_port or None,
+        shutdown_timeout=SHUTDOWN_GRACE_S,
+    )
+    await site.start()
+    log.info("serving %s on http://%s:%d", policy.source, settings.host, settings.port)
+    for line in backend_status(policy):
+        log.info(line)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, app[POLICY].reload)
+    probe = asyncio.create_task(_probe_local(policy))
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        probe.cancel()
+        await asyncio.gather(probe, return_exceptions=True)
+        await runner.cleanup()
+
+
+def _worker(policy: Policy, settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    uvloop.run(_serve(policy, settings, reuse_port=True))
+
+
+def serve(policy: Policy, settings: Settings) -> None:
+    if settings.workers == 1:
+        uvloop.run(_serve(policy, settings, reuse_port=False))
+        return
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_worker, args=(policy, settings), name=f"llr-worker-{i}")
+        for i in range(settings.workers)
+    ]
+    for p in procs:
+        p.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for p in procs:
+            if p.pid is not None and p.is_alive():
+                os.kill(p.pid, signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    for p in procs:
+        p.join()

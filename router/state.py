@@ -1,0 +1,45 @@
+"""Shared application state behind typed AppKeys.
+
+The policy in force is held by `PolicyHolder` and swapped whole on a
+successful reload; handlers read `holder.current` once per request.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from router.errors import PolicyError
+from router.metrics.live import LiveStats
+from router.policy import load_policy
+from router.policy.model import Policy
+from router.settings import Settings
+
+log = logging.getLogger("router")
+
+
+class PolicyHolder:
+    """The policy in force. A reload replaces it atomically or not at all."""
+
+    def __init__(self, policy: Policy, path: str | None) -> None:
+        self.current = policy
+        self.path = path
+
+    def reload(self) -> bool:
+        """Load `path` again; on any problem keep the running policy."""
+        if self.path is None:
+            return False
+        try:
+            fresh = load_policy(self.path)
+        except PolicyError as exc:
+            log.error("policy reload failed; keeping the running policy:\n%s", exc)
+            return False
+        self.current = fresh
+        log.info("policy reloaded from %s", self.path)
+        return True
+
+
+POLICY = web.AppKey("policy", PolicyHolder)
+LIVE = web.AppKey("live", LiveStats)
+SETTINGS = web.AppKey("settings", Settings)

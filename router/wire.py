@@ -1,0 +1,136 @@
+"""Decode stage: typed views of the OpenAI request bodies.
+
+Bytes in, a `ChatRequest` or `ResponsesRequest` out. The Structs name only the
+fields the router reads (classification, routing, streaming); every other
+field is ignored here and survives untouched in the raw body that dispatch
+forwards, so pass-through never depends on this module knowing a field.
+Decoders are built once at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class ImageURL(msgspec.Struct, kw_only=True):
+    url: str = ""
+    detail: str | None = None
+
+
+class InputAudio(msgspec.Struct, kw_only=True):
+    data: str = ""
+    format: str | None = None
+
+
+class ContentPart(msgspec.Struct, kw_only=True):
+    """One content part of either API (`text`, `image_url`, `input_text`,
+    `input_image`, `input_audio`, `output_text`, `refusal`, `file`, ...).
+
+    Kept as one lenient Struct rather than a tagged union so that a part type
+    the router does not know yet still decodes and is still scanned.
+    """
+
+    type: str = "text"
+    text: str | None = None
+    refusal: str | None = None
+    # Chat uses {"image_url": {"url": ...}}; Responses uses {"image_url": "..."}.
+    image_url: ImageURL | str | None = None
+    input_audio: InputAudio | None = None
+    file_id: str | None = None
+    filename: str | None = None
+    file_data: str | None = None
+
+
+class FunctionCall(msgspec.Struct, kw_only=True):
+    name: str = ""
+    arguments: str = ""
+
+
+class ToolCall(msgspec.Struct, kw_only=True):
+    id: str | None = None
+    type: str = "function"
+    function: FunctionCall | None = None
+
+
+class ChatMessage(msgspec.Struct, kw_only=True):
+    role: str
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    # Deprecated single function call of the legacy API; still read for privacy.
+    function_call: FunctionCall | None = None
+
+
+class FunctionDef(msgspec.Struct, kw_only=True):
+    name: str = ""
+    description: str | None = None
+    parameters: Any = None
+
+
+class Tool(msgspec.Struct, kw_only=True):
+    """A tool of either API: chat nests `function`, Responses flattens it."""
+
+    type: str = "function"
+    function: FunctionDef | None = None
+    name: str | None = None
+    description: str | None = None
+    parameters: Any = None
+
+
+class ChatRequest(msgspec.Struct, kw_only=True):
+    model: str
+    messages: list[ChatMessage]
+    stream: bool | None = None
+    tools: list[Tool] | None = None
+    functions: list[FunctionDef] | None = None
+    metadata: dict[str, Any] | None = None
+    web_search_options: Any = None
+
+
+class InputItem(msgspec.Struct, kw_only=True):
+    """One Responses `input` item: a message, a function call or its output,
+    a reasoning item, ... All fields optional; `type` defaults to message."""
+
+    type: str = "message"
+    role: str | None = None
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    arguments: str | None = None
+    call_id: str | None = None
+    output: str | list[ContentPart] | None = None
+
+
+class ResponsesRequest(msgspec.Struct, kw_only=True):
+    model: str
+    input: str | list[InputItem]
+    instructions: str | None = None
+    stream: bool | None = None
+    tools: list[Tool] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+Request = ChatRequest | ResponsesRequest
+
+chat_decoder = msgspec.json.Decoder(ChatRequest)
+responses_decoder = msgspec.json.Decoder(ResponsesRequest)
+
+
+class _Shape(msgspec.Struct):
+    messages: msgspec.Raw | None = None
+    input: msgspec.Raw | None = None
+
+
+_shape_decoder = msgspec.json.Decoder(_Shape)
+
+
+def decode_request(body: bytes) -> Request:
+    """Decode a body of either shape, picked by its top-level keys (`input`
+    without `messages` is Responses, anything else is chat). Raises
+    `msgspec.ValidationError` or `msgspec.DecodeError` with msgspec's path."""
+    shape = _shape_decoder.decode(body)
+    if shape.input is not None and shape.messages is None:
+        return responses_decoder.decode(body)
+    return chat_decoder.decode(body)
