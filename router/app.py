@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from router.api import admin, route
 from router.api.middleware import errors, make_auth
@@ -28,7 +29,7 @@ def backend_status(policy: Policy) -> list[str]:
 
 
 def create_app(policy: Policy, settings: Settings) -> web.Application:
-    middlewares = [errors]
+    middlewares: list[Middleware] = [errors]
     if settings.api_keys:
         middlewares.append(make_auth(settings.api_keys))
     app = web.Application(

@@ -119,8 +119,9 @@ responses_decoder = msgspec.json.Decoder(ResponsesRequest)
 
 
 class _Shape(msgspec.Struct):
-    messages: msgspec.Raw | None = None
-    input: msgspec.Raw | None = None
+    # Raw leaves the values unparsed; an empty Raw means the key is absent.
+    messages: msgspec.Raw = msgspec.Raw()
+    input: msgspec.Raw = msgspec.Raw()
 
 
 _shape_decoder = msgspec.json.Decoder(_Shape)
@@ -131,6 +132,6 @@ def decode_request(body: bytes) -> Request:
     without `messages` is Responses, anything else is chat). Raises
     `msgspec.ValidationError` or `msgspec.DecodeError` with msgspec's path."""
     shape = _shape_decoder.decode(body)
-    if shape.input is not None and shape.messages is None:
+    if shape.input and not shape.messages:
         return responses_decoder.decode(body)
     return chat_decoder.decode(body)

@@ -1,0 +1,368 @@
+"""Classifier stage, reference implementation: the specification of classify.
+
+In: a decoded `ChatRequest` or `ResponsesRequest`. Out: a `Classification`.
+Pure and deterministic; the patterns run through Python `re`, token counting
+and the Luhn check through `kernels` so a C extension can stand in for them.
+
+Scopes (which text feeds which dimension):
+- sensitivity reads everything that would leave the machine: every message of
+  every role, every text-bearing part (text, refusal, file names), tool-call
+  arguments (and legacy `function_call`), tool results, tool definitions
+  (descriptions and parameter schemas), Responses `instructions` and `input`
+  items, and plain image URLs (query strings can carry tokens). Base64
+  payloads (`data:` URLs, `file_data`, audio) are not scanned.
+- task and complexity markers read the conversation only: user and assistant
+  turns, tool calls and tool results. System and developer messages and
+  Responses `instructions` are left out on purpose: long boilerplate system
+  prompts ("answer in Markdown with code fences") would otherwise make every
+  request look like code or reasoning.
+- tokens: every text above except image URLs, plus `MESSAGE_OVERHEAD` per
+  message or input item and per tool definition. Images and audio add
+  nothing.
+
+Decisions: task is vision (an image part) > code (any `code:` signal) >
+web_search (a search tool, `web_search_options`, or a `time:` signal) >
+general. Complexity counts reasoning markers as distinct `reasoning:` signals
+and code blocks as fence lines / 2 (rounded up), then applies the
+`ClassifierConfig` thresholds. Sensitivity is the highest group that fired,
+raised (never lowered) by a valid `metadata.sensitivity` or header hint.
+Family comes from the model name, else from the task.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from router.classify.checks import CHECKS
+from router.classify.kernels import PY_KERNELS, Kernels
+from router.classify.patterns import BANK, RE_FLAGS, Pattern
+from router.classify.types import (
+    LEVEL_RANK,
+    LEVELS,
+    Classification,
+    ClassifierConfig,
+    Family,
+    Level,
+    Modality,
+    Task,
+)
+from router.wire import ChatRequest, ContentPart, ResponsesRequest, Tool
+
+MESSAGE_OVERHEAD: Final = 4
+DEFAULT_CONFIG: Final = ClassifierConfig()
+FENCE: Final = "code_fence"
+_NOT_TASK_ROLES: Final = frozenset({"system", "developer"})
+_SEPARATOR: Final = "\n\n"
+_COMPILED: Final = tuple((p, re.compile(p.regex, RE_FLAGS)) for p in BANK)
+_CONTEXT_RX: Final = {p.name: rx for p, rx in _COMPILED if p.group == "context"}
+_TOOL_RX: Final = tuple((p, rx) for p, rx in _COMPILED if p.group == "tool")
+_SENSITIVE_GROUPS: Final = frozenset({"high", "medium"})
+_TASK_GROUPS: Final = frozenset({"code", "reasoning", "time"})
+
+
+@dataclass
+class _Gathered:
+    """Texts of one request, sorted by scope, plus structural facts."""
+
+    sensitive: list[str] = field(default_factory=list)
+    task: list[str] = field(default_factory=list)
+    counted: list[str] = field(default_factory=list)
+    items: int = 0
+    image: bool = False
+    audio: bool = False
+    tool_names: list[str] = field(default_factory=list)
+    search_tool: bool = False
+    code_tool: bool = False
+    web_search_options: bool = False
+
+    def add(self, text: str | None, *, task: bool, counted: bool = True) -> None:
+        if not text:
+            return
+        self.sensitive.append(text)
+        if task:
+            self.task.append(text)
+        if counted:
+            self.counted.append(text)
+
+    def add_part(self, part: ContentPart, *, task: bool) -> None:
+        self.add(part.text, task=task)
+        self.add(part.refusal, task=task)
+        self.add(part.filename, task=False)
+        if part.image_url is not None or part.type in ("image_url", "input_image"):
+            self.image = True
+            url = part.image_url
+            url = url.url if url is not None and not isinstance(url, str) else url
+            if url and not url.startswith("data:"):
+                self.add(url, task=False, counted=False)
+        if part.input_audio is not None or part.type == "input_audio":
+            self.audio = True
+
+    def add_content(
+        self, content: str | list[ContentPart] | None, *, task: bool
+    ) -> None:
+        if isinstance(content, str):
+            self.add(content, task=task)
+        elif content is not None:
+            for part in content:
+                self.add_part(part, task=task)
+
+    def add_tool(self, tool: Tool) -> None:
+        self.items += 1
+        if tool.type.startswith("web_search"):
+            self.search_tool = True
+        elif tool.type == "code_interpreter":
+            self.code_tool = True
+        fn = tool.function
+        name = fn.name if fn is not None else tool.name
+        self.add_function(
+            name,
+            fn.description if fn is not None else tool.description,
+            fn.parameters if fn is not None else tool.parameters,
+        )
+
+    def add_function(
+        self, name: str | None, description: str | None, params: Any
+    ) -> None:
+        if name:
+            self.tool_names.append(name)
+            self.add(name, task=False)
+        self.add(description, task=False)
+        for text in _strings(params):
+            self.add(text, task=False)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    """Every string key and value of a decoded JSON value, depth first."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                if isinstance(k, str):
+                    yield k
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+
+
+def _gather_chat(request: ChatRequest, out: _Gathered) -> None:
+    for message in request.messages:
+        out.items += 1
+        task = message.role not in _NOT_TASK_ROLES
+        out.add_content(message.content, task=task)
+        out.add(message.name, task=False)
+        calls = [c.function for c in message.tool_calls or () if c.function]
+        if message.function_call is not None:
+            calls.append(message.function_call)
+        for call in calls:
+            out.add(call.name, task=False)
+            out.add(call.arguments, task=True)
+    for tool in request.tools or ():
+        out.add_tool(tool)
+    for fn in request.functions or ():
+        out.items += 1
+        out.add_function(fn.name, fn.description, fn.parameters)
+
+
+def _gather_responses(request: ResponsesRequest, out: _Gathered) -> None:
+    if request.instructions:
+        out.items += 1
+        out.add(request.instructions, task=False)
+    if isinstance(request.input, str):
+        out.items += 1
+        out.add(request.input, task=True)
+    else:
+        for item in request.input:
+            out.items += 1
+            task = item.role not in _NOT_TASK_ROLES
+            out.add_content(item.content, task=task)
+            out.add(item.name, task=False)
+            out.add(item.arguments, task=True)
+            out.add_content(item.output, task=True)
+    for tool in request.tools or ():
+        out.add_tool(tool)
+
+
+def _near(text: str, start: int, pattern: Pattern, ends: list[int]) -> bool:
+    """A context match ends at most `window` before `start`, no stop between.
+    `ends` are the end offsets of the context's matches, ascending."""
+    i = bisect_right(ends, start) - 1
+    if i < 0 or start - ends[i] > pattern.window:
+        return False
+    return not any(c in pattern.gap_stop for c in text[ends[i] : start])
+
+
+def scan(text: str, groups: frozenset[str], kernels: Kernels) -> dict[str, int]:
+    """Run the bank's patterns of `groups` over `text`: pattern name -> how
+    many matches counted (capped at `min_count`, except the fence count)."""
+    counts: dict[str, int] = {}
+    context_ends: dict[str, list[int]] = {}
+    for pattern, rx in _COMPILED:
+        if pattern.group not in groups:
+            continue
+        check = CHECKS[pattern.validator] if pattern.validator else None
+        count = 0
+        for m in rx.finditer(text):
+            if check is not None and not check(text, m.start(), m.end(), kernels):
+                continue
+            if pattern.near is not None:
+                if pattern.near not in context_ends:
+                    found = _CONTEXT_RX[pattern.near].finditer(text)
+                    context_ends[pattern.near] = [x.end() for x in found]
+                if not _near(text, m.start(), pattern, context_ends[pattern.near]):
+                    continue
+            count += 1
+            if count >= pattern.min_count and pattern.name != FENCE:
+                break
+        if count:
+            counts[pattern.name] = count
+    return counts
+
+
+def _fired(counts: dict[str, int]) -> list[Pattern]:
+    """The signal-bearing patterns that reached their `min_count`."""
+    return [
+        p for p, _ in _COMPILED if p.signal and counts.get(p.name, 0) >= p.min_count
+    ]
+
+
+def _family(model: str, task: Task) -> tuple[Family, str]:
+    name = model.lower().rsplit("/", 1)[-1]
+    if name.startswith(("gpt-", "chatgpt-")) or name.split("-")[0] in (
+        "o1",
+        "o3",
+        "o4",
+    ):
+        return "gpt", "family:model"
+    if name.startswith("claude") and "sonnet" in name:
+        return "sonnet", "family:model"
+    if name.startswith("qwen") and "coder" in name:
+        return "qwen-coder", "family:model"
+    if name.startswith("gemma"):
+        return "gemma", "family:model"
+    if name.startswith("llama"):
+        return "llama", "family:model"
+    by_task: dict[str, Family] = {"code": "qwen-coder", "vision": "gemma"}
+    return by_task.get(task, "llama"), "family:task"
+
+
+def _complexity(
+    tokens: int, markers: int, blocks: int, config: ClassifierConfig, signals: set[str]
+) -> Level:
+    if tokens >= config.medium_tokens:
+        signals.add("complexity:tokens")
+    if blocks >= config.medium_code_blocks:
+        signals.add("complexity:code_blocks")
+    if (
+        tokens >= config.high_tokens
+        or markers >= config.high_markers
+        or blocks >= config.high_code_blocks
+    ):
+        return "high"
+    if (
+        tokens >= config.medium_tokens
+        or markers >= config.medium_markers
+        or blocks >= config.medium_code_blocks
+    ):
+        return "medium"
+    return "low"
+
+
+def _hint_level(value: object) -> Level | None:
+    """A valid level name (any case, surrounding blanks ignored), else None."""
+    if not isinstance(value, str):
+        return None
+    low = value.strip().lower()
+    return next((level for level in LEVELS if level == low), None)
+
+
+def _sensitivity(
+    fired: list[Pattern],
+    request: ChatRequest | ResponsesRequest,
+    hint: str | None,
+    signals: set[str],
+) -> Level:
+    groups = {p.group for p in fired}
+    level: Level = "high" if "high" in groups else "medium" if groups else "low"
+    raises = (
+        ("hint:metadata", _hint_level((request.metadata or {}).get("sensitivity"))),
+        ("hint:header", _hint_level(hint)),
+    )
+    for signal, hinted in raises:
+        if hinted is not None:
+            signals.add(signal)
+            if LEVEL_RANK[hinted] > LEVEL_RANK[level]:
+                level = hinted
+    return level
+
+
+def _task(got: _Gathered, signals: set[str]) -> Task:
+    if got.image:
+        signals.add("task:image_part")
+        return "vision"
+    if any(s.startswith("code:") for s in signals):
+        return "code"
+    if any(s.startswith(("time:", "task:web_search")) for s in signals):
+        return "web_search"
+    return "general"
+
+
+def classify(
+    request: ChatRequest | ResponsesRequest,
+    *,
+    config: ClassifierConfig = DEFAULT_CONFIG,
+    sensitivity_hint: str | None = None,
+    kernels: Kernels = PY_KERNELS,
+) -> Classification:
+    """Classify one decoded request (see the module docstring for scopes)."""
+    got = _Gathered()
+    if isinstance(request, ChatRequest):
+        _gather_chat(request, got)
+        if request.web_search_options is not None:
+            got.web_search_options = True
+    else:
+        _gather_responses(request, got)
+
+    sensitive = _fired(scan(_SEPARATOR.join(got.sensitive), _SENSITIVE_GROUPS, kernels))
+    task_counts = scan(_SEPARATOR.join(got.task), _TASK_GROUPS, kernels)
+    signals = {p.signal for p in [*sensitive, *_fired(task_counts)]}
+    for name in got.tool_names:
+        signals.update(p.signal for p, rx in _TOOL_RX if rx.search(name))
+    if got.code_tool:
+        signals.add("code:tool")
+    if got.search_tool:
+        signals.add("task:web_search_tool")
+    if got.web_search_options:
+        signals.add("task:web_search_options")
+
+    sensitivity = _sensitivity(sensitive, request, sensitivity_hint, signals)
+    task = _task(got, signals)
+    modality: Modality = "text"
+    if got.audio:
+        signals.add("modality:audio")
+        modality = "multi" if got.image else "audio"
+    elif got.image:
+        modality = "image"
+
+    tokens = sum(kernels.estimate_tokens(t) for t in got.counted)
+    tokens += MESSAGE_OVERHEAD * got.items
+    markers = sum(1 for s in signals if s.startswith("reasoning:"))
+    blocks = (task_counts.get(FENCE, 0) + 1) // 2
+    complexity = _complexity(tokens, markers, blocks, config, signals)
+    family, family_signal = _family(request.model, task)
+    signals.add(family_signal)
+    return Classification(
+        task=task,
+        complexity=complexity,
+        sensitivity=sensitivity,
+        modality=modality,
+        family=family,
+        tokens=tokens,
+        signals=tuple(sorted(signals)),
+    )

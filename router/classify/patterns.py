@@ -1,0 +1,408 @@
+"""Classifier stage, pattern bank: every regex the classifier runs, as data.
+
+Out: `BANK`, a tuple of `Pattern` records. The reference compiles them with
+Python `re` (`RE_FLAGS`); the compiled classifier builds one hyperscan database
+from the same records (`HS_FLAG_NAMES`: UTF-8, multiline, leftmost start of
+match). So every regex keeps to the common subset: no backreferences, no
+lookaround, no atomic groups or possessive quantifiers, no `\\Z`; ASCII
+classes only; scoped `(?i:...)` for case-insensitive parts. Start-of-match
+tracking only tolerates short bounded repeats, so patterns are locators (a
+prefix plus a little evidence): the check named in `validator` reads the rest
+of a long token to the right, and proximity (a keyword on the same line before
+a number) is declared with `near`, not written as a wide gap.
+
+Matching semantics: the spans are those of Python `re.finditer` (leftmost,
+greedy, non-overlapping, left to right). The hyperscan database answers "does
+this pattern match anywhere in the text" exactly as `re` does (a test checks
+it), so a compiled scan can skip every pattern the database did not report
+and take spans from `re` for the rest. A match counts when its check passes
+and, for `near`, when a match of the named context pattern ends at most
+`window` characters before it starts with none of `gap_stop` in between; a
+signal fires when at least `min_count` matches count.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal, NamedTuple
+
+Group = Literal["high", "medium", "context", "code", "reasoning", "time", "tool"]
+
+
+class Pattern(NamedTuple):
+    id: int
+    name: str
+    regex: str
+    group: Group
+    validator: str | None = None
+    signal: str = ""
+    near: str | None = None
+    window: int = 0
+    gap_stop: str = "\n"
+    min_count: int = 1
+
+
+RE_FLAGS: Final = re.ASCII | re.MULTILINE
+# hyperscan.HS_FLAG_UTF8 | HS_FLAG_MULTILINE | HS_FLAG_SOM_LEFTMOST, spelled
+# as names so this module does not import hyperscan.
+HS_FLAG_NAMES: Final = ("HS_FLAG_UTF8", "HS_FLAG_MULTILINE", "HS_FLAG_SOM_LEFTMOST")
+
+_SECRET_KEYS = (
+    "(?i:password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey"
+    "|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|creds"
+    "|_pass|\\bpass)"
+)
+_MONTH = "(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\\.?"
+_DATE = (
+    "(?:[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    f"|{_MONTH}[ \\t]{{1,2}}[0-9]{{1,2}}(?:st|nd|rd|th)?,?[ \\t]{{1,2}}[0-9]{{4}}"
+    f"|[0-9]{{1,2}}(?:st|nd|rd|th)?[ \\t]{{1,2}}{_MONTH},?[ \\t]{{1,2}}[0-9]{{4}})"
+)
+_LANGS = (
+    "(?i:python|java|javascript|typescript|c\\+\\+|c#|rust|golang|go|ruby|php"
+    "|kotlin|swift|scala|haskell|perl|bash|shell|powershell|sql|html|css|react"
+    "|node\\.js|matlab|julia|lua|dart|elixir|fortran|cobol|verilog)"
+)
+
+_SECRETS = (
+    Pattern(100, "aws_access_key_id",
+            r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA"
+            r"|APKA)[A-Z0-9]{16}\b", "high", "token", "secret:aws_access_key"),
+    Pattern(101, "aws_secret_access_key",
+            r"(?i:aws)[A-Za-z0-9_.-]{0,20}(?i:secret|access)[A-Za-z0-9_.-]{0,20}"
+            r"[\"']?[ \t]{0,4}(?::=|=>|=|:)[ \t]{0,4}[\"'`]?[A-Za-z0-9/+]",
+            "high", "aws_secret", "secret:aws_secret_key"),
+    Pattern(102, "aws_bedrock_key",
+            r"\bABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]{60}", "high", "token",
+            "secret:aws_bedrock_key"),
+    Pattern(103, "aws_bedrock_short_key",
+            r"\bbedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t", "high", None,
+            "secret:aws_bedrock_key"),
+    Pattern(104, "github_token", r"\bgh[pousr]_[A-Za-z0-9]{30}", "high", "token",
+            "secret:github_token"),
+    Pattern(105, "github_pat", r"\bgithub_pat_[A-Za-z0-9_]{22}", "high", "token",
+            "secret:github_token"),
+    Pattern(106, "gitlab_token",
+            r"\b(?:glpat|glptt|glrt|gldt|glft|glffct|glimt|glagent|gloas|glsoat|glcbt"
+            r"|glsa|gloat|glcit|glrtr)-[A-Za-z0-9_.-]{20}", "high", "token",
+            "secret:gitlab_token"),
+    Pattern(107, "gitlab_runner_registration", r"\bGR1348941[A-Za-z0-9_-]{20}",
+            "high", "token", "secret:gitlab_token"),
+    Pattern(108, "gitlab_session", r"_gitlab_session=[0-9a-z]{32}", "high", None,
+            "secret:gitlab_token"),
+    Pattern(109, "slack_token",
+            r"\bxox[abposre]-(?:[0-9]{1,2}-)?[0-9]{6,16}-[A-Za-z0-9-]{6}", "high",
+            "token", "secret:slack_token"),
+    Pattern(110, "slack_workspace_token", r"\bxox[ar]-(?:[0-9]-)?[A-Za-z0-9]{8}",
+            "high", "token_mixed", "secret:slack_token"),
+    Pattern(111, "slack_config_token", r"\bxoxe(?:\.xox[bp])?-[0-9]-[A-Za-z0-9]{30}",
+            "high", "token_mixed", "secret:slack_token"),
+    Pattern(112, "slack_app_token",
+            r"\bxapp-[0-9]-[A-Za-z0-9]{6,16}-[0-9]{6,16}-[A-Za-z0-9]{20}", "high",
+            "token", "secret:slack_token"),
+    Pattern(113, "slack_webhook",
+            r"\bhooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20}",
+            "high", None, "secret:slack_webhook"),
+    Pattern(114, "openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20}",
+            "high", "openai", "secret:openai_key"),
+    Pattern(115, "anthropic_key", r"\bsk-ant-[a-z]{2,6}[0-9]{2}-[A-Za-z0-9_-]{40}",
+            "high", "anthropic", "secret:anthropic_key"),
+    Pattern(116, "google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", "high", "token",
+            "secret:google_api_key"),
+    Pattern(117, "gcp_service_account",
+            r"\"type\"[ \t]{0,4}:[ \t]{0,4}\"service_account\"", "high", None,
+            "secret:gcp_service_account"),
+    Pattern(118, "stripe_key", r"\b(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10}",
+            "high", "token", "secret:stripe_key"),
+    Pattern(119, "jwt", r"\beyJ[A-Za-z0-9_-]{8}", "high", "jwt", "secret:jwt"),
+    Pattern(120, "private_key",
+            r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----", "high", None,
+            "secret:private_key"),
+    Pattern(121, "putty_private_key", r"PuTTY-User-Key-File-[0-9]:", "high", None,
+            "secret:private_key"),
+    Pattern(122, "huggingface_token", r"\b(?:hf|api_org)_[A-Za-z]{34}\b", "high",
+            "token", "secret:huggingface_token"),
+    Pattern(123, "npm_token", r"\bnpm_[A-Za-z0-9]{36}", "high", "token",
+            "secret:npm_token"),
+    Pattern(124, "pypi_token", r"\bpypi-AgE[A-Za-z0-9_-]{40}", "high", "token",
+            "secret:pypi_token"),
+    Pattern(125, "sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_=-]{20}",
+            "high", "token", "secret:sendgrid_key"),
+    Pattern(126, "twilio_key", r"\b(?:SK|AC)[0-9a-fA-F]{32}\b", "high", "token",
+            "secret:twilio_key"),
+    Pattern(127, "azure_client_secret",
+            r"(?:^|[^A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
+            "high", "token_mixed", "secret:azure_secret"),
+    Pattern(128, "azure_storage_key", r"(?i:AccountKey)=[A-Za-z0-9+/]{40}", "high",
+            None, "secret:azure_secret"),
+    Pattern(129, "perplexity_key", r"\bpplx-[A-Za-z0-9]{40}", "high", "token",
+            "secret:perplexity_key"),
+    Pattern(130, "secret_assignment",
+            _SECRET_KEYS + r"[A-Za-z0-9_.-]{0,32}(?:[\"'\]]{0,2}[ \t]{0,4}"
+            r"(?::=|=>|===|!==|==|!=|=|:|,)[ \t]{0,4}[^ \t\n]|[ \t]{1,4}[\"'`]"
+            r"|[ \t]{1,4}(?i:is|was)[ \t]{1,4}[^ \t\n])", "high", "assignment",
+            "secret:assignment"),
+    Pattern(131, "secret_comparison",
+            r"[\"'`][^\"'`\n]{4,64}[\"'`][ \t]{0,4}(?:===|!==|==|!=)[ \t]{0,4}"
+            r"[A-Za-z0-9_.]{0,32}" + _SECRET_KEYS, "high", "reversed_assignment",
+            "secret:assignment"),
+    Pattern(132, "url_credentials", r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://", "high",
+            "url_credentials", "secret:url_credentials"),
+    Pattern(133, "cli_user", r"(?:[ \t]-u|--user)[ \t=]{1,4}", "high", "cli_user",
+            "secret:cli_credentials"),
+    Pattern(134, "auth_header",
+            r"(?i:authorization|x-api-key|api-token)[\"']?[ \t]{0,4}[:=][ \t]{0,4}",
+            "high", "auth_header", "secret:auth_header"),
+    Pattern(135, "npm_auth_token", r"_authToken=[ \t]{0,4}[A-Za-z0-9_-]{8}", "high",
+            "token", "secret:npm_token"),
+    Pattern(136, "provider_token",
+            r"\b(?:sgp_|ntn_|hvs\.|hvb\.|sntry[su]_|glsa_|glc_|fo1_|HRKU-|ops_eyJ"
+            r"|dop_v1_|shp(?:at|ss|ca)_|lin_api_|PMAK-|ATATT3|sq0(?:csp|atp)-"
+            r"|AGE-SECRET-KEY-1)[A-Za-z0-9_=.-]{20}", "high", "token_mixed",
+            "secret:provider_token"),
+    Pattern(137, "telegram_bot_token", r"\b[0-9]{8,10}:AA[A-Za-z0-9_-]{33}", "high",
+            "token", "secret:provider_token"),
+    Pattern(138, "discord_bot_token",
+            r"\b[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27}",
+            "high", "token_mixed", "secret:provider_token"),
+    Pattern(139, "cohere_key", r"\b(?i:co_api_key|cohere_api_token)[\"']?[ \t]{0,4}"
+            r"[:=][ \t]{0,4}[\"']?[A-Za-z0-9]{40}\b", "high", "token",
+            "secret:cohere_key"),
+)  # fmt: skip
+
+_PII_HIGH = (
+    Pattern(200, "ssn_separated",
+            r"\b[0-9]{3}(?:-[0-9]{2}-| [0-9]{2} |\.[0-9]{2}\.)[0-9]{4}\b", "high",
+            "ssn", "pii:ssn"),
+    Pattern(201, "ssn_keyword_digits", r"\b[0-9]{9}\b", "high", "ssn", "pii:ssn",
+            near="ssn_keyword", window=24),
+    Pattern(202, "itin_separated",
+            r"\b9[0-9]{2}(?:-[0-9]{2}-| [0-9]{2} |\.[0-9]{2}\.)[0-9]{4}\b", "high",
+            "itin", "pii:itin"),
+    Pattern(203, "itin_keyword_digits", r"\b9[0-9]{8}\b", "high", "itin",
+            "pii:itin", near="itin_keyword", window=24),
+    Pattern(204, "passport_number", r"\b[A-Z]{0,2}[0-9]{6,9}\b", "high", None,
+            "pii:passport", near="passport_keyword", window=32),
+    Pattern(205, "card_compact", r"\b[0-9]{13,19}\b", "high", "card",
+            "pii:credit_card"),
+    Pattern(206, "card_grouped", r"\b[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b", "high",
+            "card", "pii:credit_card"),
+    Pattern(207, "iban_compact", r"\b[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}\b", "high",
+            "iban", "pii:iban"),
+    Pattern(208, "iban_grouped",
+            r"\b[A-Z]{2}[0-9]{2}(?:[ -][A-Z0-9]{4}){2,7}(?:[ -][A-Z0-9]{1,4})?\b",
+            "high", "iban", "pii:iban"),
+    Pattern(300, "medical_record_number",
+            r"\b[A-Z]{0,4}-?[0-9][0-9-]{3,14}[0-9]\b", "high", "medical_id",
+            "phi:medical_record", near="mrn_keyword", window=24),
+    Pattern(301, "health_plan_id", r"\b[A-Z]{0,4}[0-9][A-Z0-9-]{4,19}\b", "high",
+            "medical_id", "phi:health_plan_id", near="health_plan_keyword",
+            window=24),
+    Pattern(302, "medicare_mbi",
+            r"\b[1-9][AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]"
+            r"[0-9]-?[AC-HJKMNP-RT-Yac-hjkmnp-rt-y][AC-HJKMNP-RT-Yac-hjkmnp-rt-y0-9]"
+            r"[0-9]-?[AC-HJKMNP-RT-Yac-hjkmnp-rt-y]{2}[0-9]{2}\b", "high", None,
+            "phi:medicare_id"),
+    Pattern(303, "diagnosis_code", r"\b[A-TV-Z][0-9]{2}\.[0-9A-TV-Z]{1,4}\b", "high",
+            None, "phi:diagnosis", near="person_marker", window=120),
+    Pattern(304, "diagnosis_word", r"\b(?i:diagnos(?:is|ed|es)|dx)\b", "high", None,
+            "phi:diagnosis", near="person_marker", window=80),
+)  # fmt: skip
+
+_PII_MEDIUM = (
+    Pattern(400, "email",
+            r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,40}@[A-Za-z0-9][A-Za-z0-9-]{0,40}"
+            r"\.[A-Za-z0-9.-]{2,40}", "medium", "email", "pii:email"),
+    Pattern(401, "phone_us",
+            r"(?:\+1[ .-]?|\b1[ .-])?(?:\([2-9][0-9]{2}\)[ ]?|\b[2-9][0-9]{2}[ .-])"
+            r"[2-9][0-9]{2}[ .-][0-9]{4}\b", "medium", None, "pii:phone"),
+    Pattern(402, "phone_international",
+            r"\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,5}", "medium",
+            "phone_intl", "pii:phone"),
+    Pattern(403, "ipv4", r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
+            "medium", "ipv4", "pii:ip_address"),
+    Pattern(404, "ipv6",
+            r"(?:^|[^0-9A-Za-z_:.])(?:[0-9A-Fa-f]{1,4})?:[0-9A-Fa-f:.]{1,44}",
+            "medium", "ipv6", "pii:ip_address"),
+    Pattern(405, "street_address",
+            r"\b[0-9]{1,6}[A-Za-z]?[ \t]{1,2}(?:[NSEW]\.?[ \t]{1,2})?"
+            r"(?:(?:[A-Z][a-z]{1,20}|[0-9]{1,3}(?:st|nd|rd|th))[ \t]{1,2}){1,4}"
+            r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr"
+            r"|court|ct|place|pl|terrace|way|parkway|pkwy|highway|hwy|circle)\b",
+            "medium", None, "pii:street_address"),
+    Pattern(406, "date_of_birth",
+            r"\b(?i:dob|d\.o\.b\.?|date of birth|birth ?date|born on|birthday)"
+            r"[^A-Za-z0-9\n]{0,6}(?:(?i:is|was)[ \t]{1,3})?" + _DATE, "medium", "date",
+            "pii:dob"),
+)  # fmt: skip
+
+_CONTEXTS = (
+    Pattern(500, "ssn_keyword",
+            r"\b(?i:ssn|ss#|social security(?: number| no\.?| #)?)", "context"),
+    Pattern(501, "itin_keyword",
+            r"\b(?i:itin|individual taxpayer identification(?: number)?)", "context"),
+    Pattern(502, "passport_keyword", r"\b(?i:passports?|travel document)\b",
+            "context"),
+    Pattern(503, "mrn_keyword", r"\b(?i:mrn|medical record(?: number| no\.?| #)?)",
+            "context"),
+    Pattern(504, "health_plan_keyword",
+            r"\b(?i:member|subscriber|beneficiary|insurance|health plan|medicaid"
+            r"|policy holder)[ \t]{1,2}(?i:id|number|no\.?|#)", "context"),
+    Pattern(505, "person_marker",
+            r"\b(?i:patient|pt)\b:?[ \t]{1,3}[A-Z][a-z]{1,20}"
+            r"|\b(?:Mr|Mrs|Ms|Miss)\.?[ \t]{1,3}[A-Z][a-z]{1,20}"
+            r"|\b(?i:dob|date of birth|d\.o\.b)\b", "context"),
+    Pattern(506, "code_verb",
+            r"\b(?i:write|implement|develop|create|code|build|generate|fix|debug"
+            r"|refactor|optimi[sz]e|complete|review|rewrite|port|translate|convert)\b",
+            "context"),
+    Pattern(507, "sql_select", r"\bSELECT\b", "context"),
+    Pattern(508, "news_subject",
+            r"\b(?i:news|score|scores|weather|price|prices|stocks?|match|game|election"
+            r"|results?|headlines|forecast|won|happened|released|announced|trending)\b",
+            "context"),
+)  # fmt: skip
+
+_CODE = (
+    Pattern(600, "code_fence", r"^[ \t]{0,3}(?:```|~~~)", "code", None, "code:fence"),
+    Pattern(601, "python_traceback", r"Traceback \(most recent call last\)", "code",
+            None, "code:stack_trace"),
+    Pattern(602, "python_frame", r"^[ \t]{1,8}File \"[^\"\n]{1,60}\", line [0-9]",
+            "code", None, "code:stack_trace"),
+    Pattern(603, "java_frame",
+            r"^[ \t]{1,8}at [A-Za-z_$][A-Za-z0-9_$.<>]{0,60}\([A-Za-z0-9_]{1,60}"
+            r"\.(?:java|kt|scala|groovy):[0-9]", "code", None, "code:stack_trace"),
+    Pattern(604, "js_frame",
+            r"[A-Za-z0-9_]\.(?:js|mjs|cjs|ts|jsx|tsx):[0-9]{1,6}:[0-9]{1,6}\)",
+            "code", None, "code:stack_trace"),
+    Pattern(605, "go_panic", r"^(?:goroutine [0-9]{1,8} \[|panic: runtime error)",
+            "code", None, "code:stack_trace"),
+    Pattern(606, "def_line",
+            r"^[ \t]{0,16}(?:async[ \t]{1,4})?def[ \t]{1,4}[A-Za-z_][A-Za-z0-9_]{0,60}"
+            r"[ \t]{0,2}\(", "code", None, "code:definition"),
+    Pattern(607, "class_line",
+            r"^[ \t]{0,16}class[ \t]{1,4}[A-Z][A-Za-z0-9_]{0,60}[ \t]{0,2}[:({]",
+            "code", None, "code:definition"),
+    Pattern(608, "function_decl",
+            r"\bfunction(?:[ \t]{1,4}[A-Za-z_$][A-Za-z0-9_$]{0,40})?[ \t]{0,2}\("
+            r"[A-Za-z0-9_$, \t]{0,40}\)[ \t]{0,2}\{", "code", None, "code:definition"),
+    Pattern(609, "fn_decl",
+            r"^[ \t]{0,16}(?:pub[ \t]{1,4})?(?:fn|func)[ \t]{1,4}[A-Za-z_]"
+            r"[A-Za-z0-9_]{0,60}[ \t]{0,2}[<(]", "code", None, "code:definition"),
+    Pattern(610, "arrow_function", r"\)[ \t]{0,2}=>[ \t]{0,2}[{(A-Za-z0-9_]", "code",
+            None, "code:syntax"),
+    Pattern(611, "brace_line_end", r"[)A-Za-z0-9_=>][ \t]{0,2}\{[ \t]{0,2}$", "code",
+            None, "code:syntax"),
+    Pattern(612, "semicolon_line_end",
+            r"[)\]'\"][ \t]{0,2};[ \t]{0,2}$", "code", None, "code:syntax",
+            min_count=2),
+    Pattern(613, "import_line",
+            r"^[ \t]{0,8}(?:from[ \t]{1,4}[A-Za-z_.][A-Za-z0-9_.]{0,60}[ \t]{1,4}import"
+            r"[ \t]{1,4}[A-Za-z_*(]|import[ \t]{1,4}[A-Za-z_][A-Za-z0-9_]{0,40}"
+            r"(?:\.[A-Za-z_]|[ \t]{1,4}as[ \t]{1,4}[A-Za-z_]|;)|import[ \t]{1,4}\{"
+            r"|#include[ \t]{0,4}[<\"]|using[ \t]{1,4}namespace[ \t]"
+            r"|package[ \t]{1,4}[a-z][a-z0-9_.]{0,60};)", "code", None,
+            "code:import"),
+    Pattern(614, "sql_from", r"\bFROM[ \t\n]{1,4}[A-Za-z_][A-Za-z0-9_.]{0,60}",
+            "code", None, "code:sql", near="sql_select", window=200, gap_stop=";"),
+    Pattern(615, "sql_statement",
+            r"\b(?:INSERT INTO|CREATE TABLE|DELETE FROM|ALTER TABLE|DROP TABLE)"
+            r"[ \t]{1,4}[A-Za-z_`\"]|\b(?i:select[ \t]{1,4}\*[ \t]{1,4}from)\b",
+            "code", None, "code:sql"),
+    Pattern(616, "code_path",
+            r"\b[A-Za-z0-9_][A-Za-z0-9_-]{1,40}\.(?:py|js|mjs|ts|tsx|jsx|rs|go|java"
+            r"|kt|c|h|cc|cpp|hpp|cs|rb|php|swift|scala|sh|bash|zsh|ps1|sql|lua|pl"
+            r"|dart|vue|svelte|ipynb|gradle|tf)\b", "code", None, "code:path"),
+    Pattern(617, "build_file", r"\b(?:Dockerfile|Makefile|CMakeLists\.txt|"
+            r"package\.json|Cargo\.toml|pyproject\.toml|go\.mod)\b", "code", None,
+            "code:path"),
+    Pattern(618, "error_name", r"\b(?:[A-Z][a-z]{1,20}){1,4}(?:Error|Exception)\b",
+            "code", None, "code:error"),
+    Pattern(619, "inline_call", r"`[A-Za-z_][A-Za-z0-9_.]{0,60}\([^`\n]{0,40}\)`",
+            "code", None, "code:inline"),
+    Pattern(620, "print_call",
+            r"\b(?:console\.log|System\.out\.print(?:ln)?|printf|println!|print"
+            r"|fmt\.Print(?:ln|f)?|puts)\(", "code", None, "code:syntax"),
+    Pattern(621, "code_noun",
+            r"\b(?i:function|method|program|code|snippet|regex|regexp|regular"
+            r" expression|algorithm|unit tests?|api|endpoint|compiler|parser"
+            r"|interpreter|data structure|linked list|binary(?: search)? tree)\b",
+            "code", None, "code:request", near="code_verb", window=40,
+            gap_stop="\n.?!"),
+    Pattern(622, "language_noun",
+            r"\b" + _LANGS + r"[ \t]{1,3}(?i:function|method|class|script|program"
+            r"|code|snippet|module|library|implementation|query|one-liner|decorator"
+            r"|generator|loop|lambda|regex|app|application|test|tests|api|server"
+            r"|client|command|statement)s?\b", "code", None, "code:request"),
+    Pattern(623, "in_language",
+            r"\b(?i:in|using|with)[ \t]{1,3}(?i:python|javascript|typescript|c\+\+"
+            r"|c#|rust|golang|ruby|php|kotlin|swift|scala|haskell|perl|bash"
+            r"|powershell|html|css|sql|java)(?:[^A-Za-z0-9+#]|$)", "code", None,
+            "code:request"),
+    Pattern(624, "regex_request",
+            r"\b(?i:regex|regexp|regular expression)[ \t]{1,3}(?i:for|to|that|which"
+            r"|matching)\b|\b(?i:sql)[ \t]{1,3}(?i:query|queries|statement)",
+            "code", None, "code:request"),
+)  # fmt: skip
+
+_REASONING = (
+    Pattern(700, "step_by_step", r"\b(?i:step[- ]by[- ]step)\b", "reasoning", None,
+            "reasoning:step_by_step"),
+    Pattern(701, "prove", r"\b(?i:prove|proof|show that|demonstrate that)\b",
+            "reasoning", None, "reasoning:prove"),
+    Pattern(702, "derive", r"\b(?i:derive|derivation)\b", "reasoning", None,
+            "reasoning:derive"),
+    Pattern(703, "trade_offs",
+            r"\b(?i:trade-?offs?|pros and cons|compare and contrast|analy[sz]e)\b",
+            "reasoning", None, "reasoning:trade_offs"),
+    Pattern(704, "multi_step",
+            r"\b(?i:multi-?step|in (?:several|multiple) steps|chain of thought"
+            r"|think carefully)\b", "reasoning", None, "reasoning:multi_step"),
+    Pattern(705, "numbered_item", r"^[ \t]{0,4}[0-9]{1,2}[.)][ \t]", "reasoning",
+            None, "reasoning:numbered", min_count=3),
+    Pattern(706, "design_system",
+            r"\b(?i:design|architect)\b[^\n.]{0,8}\b(?i:system|architecture|pipeline"
+            r"|protocol|schema|workflow)\b", "reasoning", None, "reasoning:design"),
+)  # fmt: skip
+
+_TIME = (
+    Pattern(800, "latest_news",
+            r"\b(?i:latest|breaking|recent|today'?s)[ \t]{1,2}(?i:news|headlines"
+            r"|scores?|results|weather|forecast|price|prices|version|release"
+            r"|update|updates|events)\b", "time", None, "time:latest"),
+    Pattern(801, "current_value",
+            r"\b(?i:current|live|real-time|up-to-date)[ \t]{1,2}(?i:price|prices"
+            r"|stock price|exchange rate|weather|score|scores|standings|news"
+            r"|events|version|status)\b", "time", None, "time:current"),
+    Pattern(802, "time_phrase",
+            r"\b(?i:this week|last night|tonight|today|yesterday|right now"
+            r"|this morning)\b", "time", None, "time:recent", near="news_subject",
+            window=40, gap_stop="\n.?!"),
+    Pattern(803, "search_request",
+            r"\b(?i:search (?:the web|online|the internet)|look (?:it )?up online"
+            r"|as of today)\b", "time", None, "time:search"),
+)  # fmt: skip
+
+_TOOLS = (
+    Pattern(900, "code_tool_name",
+            r"^(?i:(?:run|exec|execute|eval)_?(?:code|python|py|js|javascript|shell"
+            r"|bash|script|sql)|code_?interpreter|python|bash|shell|terminal"
+            r"|jupyter)$", "tool", None, "code:tool"),
+    Pattern(901, "search_tool_name",
+            r"^(?i:web_?search(?:_preview)?|search_?(?:the_)?(?:web|internet|online)"
+            r"|internet_search|google_search|bing_search|browse_web)$", "tool", None,
+            "task:web_search_tool"),
+)  # fmt: skip
+
+BANK: Final[tuple[Pattern, ...]] = (
+    *_SECRETS,
+    *_PII_HIGH,
+    *_PII_MEDIUM,
+    *_CONTEXTS,
+    *_CODE,
+    *_REASONING,
+    *_TIME,
+    *_TOOLS,
+)
+
+BY_NAME: Final = {p.name: p for p in BANK}
