@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from router.api import admin, route
+from router.api import admin, proxy, route
 from router.api.middleware import errors, make_auth
 from router.metrics.live import LiveStats
 from router.policy.model import Policy
 from router.settings import Settings
-from router.state import LIVE, POLICY, SETTINGS, PolicyHolder
+from router.state import LIVE, POLICY, SESSION, SETTINGS, PolicyHolder
+
+# One pooled client for every backend: keep-alive, bounded connections.
+POOL_LIMIT = 512
+KEEPALIVE_S = 60.0
+
+
+async def client_session(app: web.Application) -> AsyncIterator[None]:
+    connector = aiohttp.TCPConnector(
+        limit=POOL_LIMIT, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300
+    )
+    async with aiohttp.ClientSession(connector=connector) as session:
+        app[SESSION] = session
+        yield
 
 
 def backend_status(policy: Policy) -> list[str]:
@@ -38,6 +53,8 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[POLICY] = PolicyHolder(policy, settings.policy)
     app[LIVE] = LiveStats()
     app[SETTINGS] = settings
+    app.cleanup_ctx.append(client_session)
     admin.setup(app)
     route.setup(app)
+    proxy.setup(app)
     return app

@@ -8,6 +8,8 @@ trumps budget; budget trumps preference.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Protocol
 
 import msgspec
@@ -32,6 +34,7 @@ class HintsOnly:
 
 
 HINTS_ONLY = HintsOnly()
+EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 class Hop(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,13 +51,17 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     chain: tuple[Hop, ...]
     pinned: bool
     latency_shifted: bool
+    # The route's budget; dispatch hedges to the next hop when it runs out.
+    latency_budget_ms: float | None = None
     # Backends the pin removed; non-empty only when `pinned`.
     withheld: tuple[str, ...] = ()
+    # Backends left out because they cannot be used at all, as "name: why".
+    unavailable: tuple[str, ...] = ()
 
     @property
     def blocked(self) -> bool:
         """Pinned with no local backend left: the request must not be sent."""
-        return not self.chain
+        return self.pinned and not self.chain
 
     @property
     def backend(self) -> str | None:
@@ -151,11 +158,18 @@ def decide(
     live: LiveView = HINTS_ONLY,
     *,
     model: str = "auto",
+    disabled: Mapping[str, str] = EMPTY,
 ) -> Decision:
-    """Route one classified request. `model` is the model the client asked for."""
+    """Route one classified request. `model` is the model the client asked
+    for; `disabled` maps backends that cannot be used (e.g. no API key) to
+    why, and they are left out of the chain."""
     route = first_match(policy, c, model)
     names = [route.backend, *route.fallbacks]
     notes = [route.reason]
+    unavailable = tuple(f"{n}: {disabled[n]}" for n in names if n in disabled)
+    if unavailable:
+        names = [n for n in names if n not in disabled]
+        notes.append("skipped " + "; ".join(unavailable))
 
     pinned = is_pinned(policy, c)
     withheld: tuple[str, ...] = ()
@@ -191,5 +205,7 @@ def decide(
         chain=chain,
         pinned=pinned,
         latency_shifted=shifted,
+        latency_budget_ms=route.latency_budget_ms,
         withheld=withheld,
+        unavailable=unavailable,
     )

@@ -5,11 +5,12 @@ Shared by `POST /v1/route` and `llm-router explain`; dispatches nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from router.classify import classify
 from router.classify.types import Classification
-from router.decide import HINTS_ONLY, Decision, LiveView, decide
+from router.decide import EMPTY, HINTS_ONLY, Decision, LiveView, decide
 from router.policy.model import Policy
 from router.wire import Request
 
@@ -43,6 +44,8 @@ def explain(
     live: LiveView = HINTS_ONLY,
     *,
     sensitivity_hint: str | None = None,
+    disabled: Mapping[str, str] = EMPTY,
 ) -> dict[str, Any]:
     c = classify(request, config=policy.classifier, sensitivity_hint=sensitivity_hint)
-    return explain_dict(c, decide(c, policy, live, model=request.model))
+    d = decide(c, policy, live, model=request.model, disabled=disabled)
+    return explain_dict(c, d)

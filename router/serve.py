@@ -48,7 +48,7 @@ async def _probe_local(policy: Policy) -> None:
 
 async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     app = create_app(policy, settings)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(
         runner,

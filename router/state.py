@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from aiohttp import web
 
+from router.backends.base import Adapter, build_adapters, disabled_backends
 from router.errors import PolicyError
 from router.metrics.live import LiveStats
 from router.policy import load_policy
@@ -25,6 +27,15 @@ class PolicyHolder:
     def __init__(self, policy: Policy, path: str | None) -> None:
         self.current = policy
         self.path = path
+        self._adapters: tuple[Policy, dict[str, Adapter]] | None = None
+        self.disabled = disabled_backends(policy.backends)
+
+    def adapters(self, session: aiohttp.ClientSession) -> dict[str, Adapter]:
+        """The backend adapters of the policy in force, rebuilt after a reload."""
+        policy = self.current
+        if self._adapters is None or self._adapters[0] is not policy:
+            self._adapters = (policy, build_adapters(policy.backends, session))
+        return self._adapters[1]
 
     def reload(self) -> bool:
         """Load `path` again; on any problem keep the running policy."""
@@ -36,6 +47,7 @@ class PolicyHolder:
             log.error("policy reload failed; keeping the running policy:\n%s", exc)
             return False
         self.current = fresh
+        self.disabled = disabled_backends(fresh.backends)
         log.info("policy reloaded from %s", self.path)
         return True
 
@@ -43,3 +55,4 @@ class PolicyHolder:
 POLICY = web.AppKey("policy", PolicyHolder)
 LIVE = web.AppKey("live", LiveStats)
 SETTINGS = web.AppKey("settings", Settings)
+SESSION = web.AppKey("session", aiohttp.ClientSession)

@@ -7,6 +7,7 @@ import time
 from aiohttp import web
 
 from router.api.jsonio import json_response
+from router.backends.base import disabled_reason
 from router.errors import NotReady
 from router.state import POLICY
 
@@ -34,6 +35,8 @@ async def models(request: web.Request) -> web.Response:
     policy = request.app[POLICY].current
     seen: dict[str, str] = {}
     for b in policy.backends.values():
+        if disabled_reason(b) is not None:
+            continue
         names = [*b.families.values(), *b.models]
         if b.model is not None:
             names.insert(0, b.model)

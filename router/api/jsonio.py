@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 import orjson
@@ -10,6 +11,8 @@ from aiohttp import web
 
 from router.errors import InvalidRequest
 from router.wire import Request, decode_request
+
+T = TypeVar("T")
 
 
 def json_response(
@@ -36,10 +39,18 @@ def _param(path_message: str) -> str | None:
 
 def decode_body(body: bytes) -> Request:
     """Decode a chat or responses body, or raise a 400 that says why."""
+    return decode_with(decode_request, body)
+
+
+def decode_with(
+    decoder: Callable[[bytes], T] | msgspec.json.Decoder[T], body: bytes
+) -> T:
+    """Decode with `decoder`, turning msgspec's errors into a 400 with `param`."""
     if not body.strip():
         raise InvalidRequest("Request body is empty; expected a JSON object.")
+    decode = decoder.decode if isinstance(decoder, msgspec.json.Decoder) else decoder
     try:
-        return decode_request(body)
+        return decode(body)
     except msgspec.ValidationError as exc:
         raise InvalidRequest(
             f"Invalid request: {exc}", param=_param(str(exc))

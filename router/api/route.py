@@ -35,9 +35,15 @@ async def route(request: web.Request) -> web.Response:
     body = await request.read()
     hint = sensitivity_hint(request)
     decoded = decode_body(body)
-    policy = request.app[POLICY].current
+    holder = request.app[POLICY]
     return json_response(
-        explain(decoded, policy, request.app[LIVE], sensitivity_hint=hint)
+        explain(
+            decoded,
+            holder.current,
+            request.app[LIVE],
+            sensitivity_hint=hint,
+            disabled=holder.disabled,
+        )
     )
 
 

@@ -1,0 +1,151 @@
+"""Dispatch stage, OpenAI-compatible backends (`openai`, `sarmalink`).
+
+Chat completions go to `{endpoint}/chat/completions` and Responses requests to
+`{endpoint}/responses`, with only the `model` field set by the router; the
+answer, streamed or not, is relayed byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+
+from router.backends.base import (
+    Call,
+    Reply,
+    StreamBroken,
+    UpstreamError,
+    falls_back,
+    map_client_error,
+    read_error,
+    register,
+    timeout_for,
+)
+from router.backends.sse import looks_like_sse, relay
+from router.policy.model import Backend
+
+PATHS = {"chat": "/chat/completions", "responses": "/responses"}
+
+
+@register("openai", "sarmalink")
+class OpenAIAdapter:
+    def __init__(
+        self, backend: Backend, session: aiohttp.ClientSession, key: str | None
+    ) -> None:
+        self.backend = backend
+        self._session = session
+        self._base = backend.endpoint.rstrip("/")
+        self._timeout = timeout_for(backend)
+        self._headers = {"Content-Type": "application/json"}
+        if key:
+            self._headers["Authorization"] = f"Bearer {key}"
+
+    async def open(self, call: Call) -> Reply:
+        body: dict[str, Any] = {**call.body, "model": call.model}
+        headers = {**self._headers, "X-Request-Id": call.request_id}
+        if call.stream:
+            headers["Accept"] = "text/event-stream"
+        try:
+            resp = await self._session.post(
+                self._base + PATHS[call.api],
+                data=orjson.dumps(body),
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise map_client_error(exc) from exc
+        try:
+            return await self._reply(resp, call)
+        except BaseException:
+            resp.close()
+            raise
+
+    async def _reply(self, resp: aiohttp.ClientResponse, call: Call) -> Reply:
+        ctype = resp.headers.get("Content-Type", "application/json")
+        if resp.status >= 400:
+            if falls_back(resp.status):
+                raise UpstreamError(
+                    "status", await read_error(resp), status=resp.status
+                )
+            return Reply(status=resp.status, content_type=ctype, body=await _read(resp))
+        if not call.stream:
+            data = await _read(resp)
+            try:
+                parsed = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise UpstreamError(
+                    "protocol", "backend answered with invalid JSON"
+                ) from None
+            usage = parsed.get("usage") if isinstance(parsed, dict) else None
+            return Reply(status=200, content_type=ctype, body=data, usage=_usage(usage))
+        chunks = resp.content.iter_any()
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            raise UpstreamError("protocol", "backend closed an empty stream") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise map_client_error(exc) from exc
+        if not looks_like_sse(first):
+            raise UpstreamError("protocol", "backend stream is not server-sent events")
+        return Reply(
+            status=200,
+            content_type="text/event-stream",
+            first=first,
+            rest=_passthrough(chunks, resp, call, first),
+            close=resp.close,
+        )
+
+
+async def _read(resp: aiohttp.ClientResponse) -> bytes:
+    try:
+        return await resp.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise map_client_error(exc) from exc
+
+
+def _usage(usage: Any) -> dict[str, int]:
+    if not isinstance(usage, dict):
+        return {}
+    out: dict[str, int] = {}
+    for src, dst in (
+        ("prompt_tokens", "in"),
+        ("input_tokens", "in"),
+        ("completion_tokens", "out"),
+        ("output_tokens", "out"),
+    ):
+        value = usage.get(src)
+        if isinstance(value, int):
+            out[dst] = value
+    return out
+
+
+TERMINATORS = {
+    "chat": (b"data: [DONE]",),
+    "responses": (b"response.completed", b"response.incomplete", b"response.failed"),
+}
+
+
+async def _passthrough(
+    chunks: AsyncIterator[bytes],
+    resp: aiohttp.ClientResponse,
+    call: Call,
+    first: bytes,
+) -> AsyncGenerator[bytes, None]:
+    """Relay the rest of an SSE stream; a stream that ends without its API's
+    terminator was cut, and says so."""
+    marks = TERMINATORS[call.api]
+    tail = first[-64:]
+    done = any(m in first for m in marks)
+    try:
+        async for chunk in relay(chunks):
+            window = tail + chunk
+            done = done or any(m in window for m in marks)
+            tail = window[-64:]
+            yield chunk
+    finally:
+        resp.close()
+    if not done:
+        raise StreamBroken("backend stream ended before it was complete")

@@ -1,0 +1,261 @@
+"""dispatch(): fallback rules, hedging, and the fail-closed pin, with stub adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from dataclasses import dataclass, field
+
+import pytest
+
+from router.backends.base import Call, Reply, UpstreamError
+from router.classify.types import LEVELS, Classification
+from router.decide import Decision, Hop, decide
+from router.dispatch import dispatch
+from router.errors import BackendFailed, BackendTimeout, InvalidRequest, PrivacyPinned
+from router.policy.model import Backend, Policy, Privacy, Route
+
+
+def backend(name: str, local: bool) -> Backend:
+    return Backend(
+        name=name,
+        type="ollama" if local else "openai",
+        endpoint="http://127.0.0.1:1",
+        local=local,
+        model=f"{name}-model",
+        api_key_env=None,
+    )
+
+
+BACKENDS = {
+    "l1": backend("l1", True),
+    "l2": backend("l2", True),
+    "c1": backend("c1", False),
+    "c2": backend("c2", False),
+}
+
+
+@dataclass
+class Stub:
+    """An adapter whose outcome is scripted: ok, an error kind, or a delay."""
+
+    backend: Backend
+    outcome: str = "ok"
+    delay: float = 0.0
+    calls: list[Call] = field(default_factory=list)
+    closed: int = 0
+    cancelled: int = 0
+
+    async def open(self, call: Call) -> Reply:
+        self.calls.append(call)
+        try:
+            await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        if self.outcome == "ok":
+            return Reply(
+                status=200,
+                content_type="application/json",
+                body=self.backend.name.encode(),
+                close=self._close,
+            )
+        if self.outcome == "400":
+            return Reply(status=400, content_type="application/json", body=b"{}")
+        raise UpstreamError(self.outcome, f"{self.outcome} failure")  # type: ignore[arg-type]
+
+    def _close(self) -> None:
+        self.closed += 1
+
+
+def decision(
+    *names: str, pinned: bool = False, budget: float | None = None
+) -> Decision:
+    return Decision(
+        route=0,
+        route_name=None,
+        reason="r",
+        chain=tuple(Hop(backend=n, model=f"{n}-model") for n in names),
+        pinned=pinned,
+        latency_shifted=False,
+        latency_budget_ms=budget,
+    )
+
+
+POLICY = Policy(
+    backends=BACKENDS,
+    routes=(Route(index=0, name=None, match=None, backend="l1", reason="d"),),
+)
+
+
+async def run(d: Decision, stubs: dict[str, Stub]) -> tuple[str, list[str], bool]:
+    out = await dispatch(
+        d,
+        POLICY,
+        stubs,
+        api="chat",
+        body={"model": "auto"},
+        stream=False,
+        request_id="r1",
+        sensitivity="low",
+    )
+    return out.hop.backend, [a.backend for a in out.failed], out.hedged
+
+
+def stubs(**outcomes: str) -> dict[str, Stub]:
+    return {n: Stub(BACKENDS[n], outcomes.get(n, "ok")) for n in BACKENDS}
+
+
+async def test_first_hop_serves() -> None:
+    s = stubs()
+    assert await run(decision("c1", "l1"), s) == ("c1", [], False)
+    assert not s["l1"].calls
+
+
+@pytest.mark.parametrize(
+    "kind", ["connect", "timeout", "status", "protocol", "unsupported"]
+)
+async def test_failure_before_first_byte_falls_back(kind: str) -> None:
+    s = stubs(c1=kind)
+    assert await run(decision("c1", "l1"), s) == ("l1", ["c1"], False)
+
+
+async def test_client_error_is_returned_not_retried() -> None:
+    s = stubs(c1="400")
+    out = await dispatch(
+        decision("c1", "l1"),
+        POLICY,
+        s,
+        api="chat",
+        body={},
+        stream=False,
+        request_id="r",
+        sensitivity="low",
+    )
+    assert out.reply.status == 400 and not s["l1"].calls
+
+
+async def test_all_fail_is_502_naming_each() -> None:
+    with pytest.raises(BackendFailed, match=r"c1: connect failure; l1: status failure"):
+        await run(decision("c1", "l1"), stubs(c1="connect", l1="status"))
+
+
+async def test_all_timeouts_is_504() -> None:
+    with pytest.raises(BackendTimeout):
+        await run(decision("c1", "l1"), stubs(c1="timeout", l1="timeout"))
+
+
+async def test_all_unsupported_is_400() -> None:
+    with pytest.raises(InvalidRequest):
+        await run(decision("l1"), stubs(l1="unsupported"))
+
+
+async def test_pinned_all_local_fail_is_503() -> None:
+    with pytest.raises(PrivacyPinned, match="kept on this machine"):
+        await run(decision("l1", "l2", pinned=True), stubs(l1="connect", l2="timeout"))
+
+
+async def test_pinned_decision_with_cloud_hop_is_refused_at_dispatch() -> None:
+    # A decide() bug that left a cloud hop in a pinned chain must not leak.
+    s = stubs(l1="connect")
+    with pytest.raises(PrivacyPinned):
+        await run(decision("c1", "l1", pinned=True), s)
+    assert not s["c1"].calls
+
+
+async def test_hedge_after_budget_first_answer_wins_loser_cancelled() -> None:
+    s = stubs()
+    s["l1"].delay = 5.0
+    assert await run(decision("l1", "c1", budget=20), s) == ("c1", [], True)
+    assert s["l1"].cancelled == 1
+
+
+async def test_no_hedge_when_primary_answers_in_budget() -> None:
+    s = stubs()
+    s["l1"].delay = 0.0
+    s["c1"].delay = 0.0
+    assert await run(decision("l1", "c1", budget=500), s) == ("l1", [], False)
+    assert not s["c1"].calls
+
+
+async def test_hedged_pair_both_failing_moves_on() -> None:
+    s = stubs(l1="status", c1="connect")
+    s["l1"].delay = 0.05
+    assert await run(decision("l1", "c1", "l2", budget=10), s) == (
+        "l2",
+        ["c1", "l1"],
+        True,
+    )
+
+
+async def test_hedge_never_crosses_the_pin() -> None:
+    s = stubs()
+    s["l1"].delay = 0.05
+    assert await run(decision("l1", "c1", pinned=True, budget=10), s) == (
+        "l1",
+        ["c1"],
+        False,
+    )
+    assert not s["c1"].calls
+
+
+async def test_cancellation_cancels_upstream() -> None:
+    s = stubs()
+    s["l1"].delay = 10
+    task = asyncio.ensure_future(run(decision("l1", "c1"), s))
+    await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert s["l1"].cancelled == 1 and not s["c1"].calls
+
+
+async def test_random_policies_and_faults_never_leak() -> None:
+    rng = random.Random(4)
+    names = list(BACKENDS)
+    outcomes = ["ok", "connect", "timeout", "status", "protocol", "400"]
+    for _ in range(300):
+        chain = rng.sample(names, rng.randint(1, 4))
+        budget = rng.choice([None, 1.0])
+        policy = Policy(
+            backends=BACKENDS,
+            routes=(
+                Route(
+                    index=0,
+                    name=None,
+                    match=None,
+                    backend=chain[0],
+                    fallbacks=tuple(chain[1:]),
+                    latency_budget_ms=budget,
+                    reason="d",
+                ),
+            ),
+            privacy=Privacy(pin=rng.choice(LEVELS)),
+        )
+        c = Classification(
+            task="general",
+            complexity="low",
+            sensitivity=rng.choice(LEVELS),
+            modality="text",
+            family="llama",
+            tokens=5,
+        )
+        d = decide(c, policy)
+        s = {
+            n: Stub(BACKENDS[n], rng.choice(outcomes), delay=rng.choice([0, 0.002]))
+            for n in names
+        }
+        with contextlib.suppress(BackendFailed, BackendTimeout, PrivacyPinned):
+            await dispatch(
+                d,
+                policy,
+                s,
+                api="chat",
+                body={},
+                stream=False,
+                request_id="r",
+                sensitivity=c.sensitivity,
+            )
+        if d.pinned:
+            assert not s["c1"].calls and not s["c2"].calls
