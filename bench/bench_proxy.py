@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                 p.terminate()
                 p.wait(timeout=30)
 
+    sys.path.insert(0, str(ROOT))
     from router.classify import IMPLEMENTATION
 
     meta = {

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from openai import AsyncOpenAI
 
 from router.app import create_app
 from router.policy import load_policy_text
@@ -69,7 +70,7 @@ class Fake:
 
     @property
     def requests(self) -> list[Any]:
-        return list(fake_upstream.recorded(self.app))
+        return list(self.app[fake_upstream.REQUESTS])
 
     def models_seen(self) -> list[str]:
         return [r.model for r in self.requests]
@@ -79,7 +80,7 @@ class Fake:
         return "\n".join(str(r.body) for r in self.requests)
 
     def clear(self) -> None:
-        fake_upstream.recorded(self.app).clear()
+        self.app[fake_upstream.REQUESTS].clear()
 
 
 @dataclass
@@ -179,3 +180,22 @@ async def router_for(backend_keys: None) -> AsyncIterator[RouterFor]:
 
 def base_url(server: TestServer) -> str:
     return str(server.make_url("/v1"))
+
+
+SdkFor = Callable[..., AsyncOpenAI]
+
+
+@pytest.fixture
+async def sdk() -> AsyncIterator[SdkFor]:
+    """`sdk(server, api_key=...)`: an AsyncOpenAI client on the router, closed
+    at teardown."""
+    clients: list[AsyncOpenAI] = []
+
+    def make(server: TestServer, api_key: str = "k") -> AsyncOpenAI:
+        client = AsyncOpenAI(base_url=base_url(server), api_key=api_key, max_retries=0)
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        await c.close()

@@ -6,14 +6,16 @@ reaches a non-local fake fails the test, whatever else happened.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
+import aiohttp
 import openai
 import pytest
 from openai import AsyncOpenAI
 
-from tests.functional.conftest import Fakes, RouterFor, base_url
+from tests.functional.conftest import Fakes, RouterFor, SdkFor
 
 CARD = "4111 1111 1111 1111"
 ROUTES = """\
@@ -39,6 +41,7 @@ def unused_url() -> str:
 async def client(
     fakes: Fakes,
     router_for: RouterFor,
+    sdk: SdkFor,
     *,
     down: bool = False,
     routes: str = ROUTES,
@@ -47,8 +50,7 @@ async def client(
     text = fakes.policy(routes, faulty=("local",), timeout_ms=timeout_ms)
     if down:
         text = text.replace(fakes.local.url, unused_url())
-    server = await router_for(text)
-    return AsyncOpenAI(base_url=base_url(server), api_key="k", max_retries=0)
+    return sdk(await router_for(text))
 
 
 def assert_never_left(fakes: Fakes) -> None:
@@ -92,9 +94,9 @@ FAILS_BEFORE_FIRST_BYTE = [
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 @pytest.mark.parametrize("fault", FAILS_BEFORE_FIRST_BYTE)
 async def test_failure_before_first_byte_falls_back(
-    fakes: Fakes, router_for: RouterFor, fault: str, stream: bool
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor, fault: str, stream: bool
 ) -> None:
-    c = await client(fakes, router_for, down=fault == "down", timeout_ms=300)
+    c = await client(fakes, router_for, sdk, down=fault == "down", timeout_ms=300)
     model = "auto" if fault == "down" else fault
     backend, text = await chat(c, model, sensitive=False, stream=stream)
     assert backend == "sarmalink"
@@ -106,9 +108,9 @@ async def test_failure_before_first_byte_falls_back(
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 @pytest.mark.parametrize("fault", FAILS_BEFORE_FIRST_BYTE)
 async def test_sensitive_failure_is_503_and_stays_local(
-    fakes: Fakes, router_for: RouterFor, fault: str, stream: bool
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor, fault: str, stream: bool
 ) -> None:
-    c = await client(fakes, router_for, down=fault == "down", timeout_ms=300)
+    c = await client(fakes, router_for, sdk, down=fault == "down", timeout_ms=300)
     model = "auto" if fault == "down" else fault
     with pytest.raises(openai.APIStatusError) as info:
         await chat(c, model, sensitive=True, stream=stream)
@@ -124,9 +126,9 @@ async def test_sensitive_failure_is_503_and_stays_local(
 @pytest.mark.parametrize("sensitive", [False, True])
 @pytest.mark.parametrize("fault", ["cut-stream", "ollama-error"])
 async def test_cut_after_first_byte_ends_stream_with_error(
-    fakes: Fakes, router_for: RouterFor, fault: str, sensitive: bool
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor, fault: str, sensitive: bool
 ) -> None:
-    c = await client(fakes, router_for)
+    c = await client(fakes, router_for, sdk)
     stream = await c.chat.completions.create(
         model=fault,
         stream=True,
@@ -144,25 +146,25 @@ async def test_cut_after_first_byte_ends_stream_with_error(
 
 @pytest.mark.parametrize("sensitive", [False, True])
 async def test_cut_responses_stream_ends_with_failed_event(
-    fakes: Fakes, router_for: RouterFor, sensitive: bool
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor, sensitive: bool
 ) -> None:
-    c = await client(fakes, router_for)
-    events: list[str] = []
-    with pytest.raises(openai.APIError):
-        stream = await c.responses.create(
-            model="cut-stream", input=prompt(sensitive), stream=True
-        )
-        async for event in stream:
-            events.append(event.type)
+    c = await client(fakes, router_for, sdk)
+    stream = await c.responses.create(
+        model="cut-stream", input=prompt(sensitive), stream=True
+    )
+    # Responses reports a failure in-band, as OpenAI does: an `error` event and
+    # a final `response.failed`, not a transport error.
+    events = [event.type async for event in stream]
+    assert events[-2:] == ["error", "response.failed"]
     assert "response.output_text.delta" in events
     assert fakes.sarmalink.requests == [] and fakes.frontier.requests == []
 
 
 @pytest.mark.parametrize("sensitive", [False, True])
 async def test_client_error_is_returned_unchanged(
-    fakes: Fakes, router_for: RouterFor, sensitive: bool
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor, sensitive: bool
 ) -> None:
-    c = await client(fakes, router_for)
+    c = await client(fakes, router_for, sdk)
     with pytest.raises(openai.BadRequestError):
         await chat(c, "error-400", sensitive=sensitive, stream=False)
     assert fakes.sarmalink.requests == [] and fakes.frontier.requests == []
@@ -170,7 +172,7 @@ async def test_client_error_is_returned_unchanged(
 
 @pytest.mark.parametrize("sensitive", [False, True])
 async def test_slow_primary_hedged_within_budget_never_across_pin(
-    fakes: Fakes, router_for: RouterFor, sensitive: bool
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor, sensitive: bool
 ) -> None:
     routes = ROUTES.replace(
         "    fallback: sarmalink\n",
@@ -179,7 +181,7 @@ async def test_slow_primary_hedged_within_budget_never_across_pin(
     routes = routes.replace(
         '    reason: "Privacy', '    latencyBudgetMs: 100\n    reason: "Privacy'
     )
-    c = await client(fakes, router_for, routes=routes)
+    c = await client(fakes, router_for, sdk, routes=routes)
     backend, text = await chat(c, "slow-300", sensitive=sensitive, stream=False)
     if sensitive:
         assert backend == "local" and text.startswith("echo:")
@@ -190,9 +192,9 @@ async def test_slow_primary_hedged_within_budget_never_across_pin(
 
 
 async def test_sensitive_in_tool_result_pins(
-    fakes: Fakes, router_for: RouterFor
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor
 ) -> None:
-    c = await client(fakes, router_for)
+    c = await client(fakes, router_for, sdk)
     messages: Any = [
         {"role": "user", "content": "what is on file?"},
         {
@@ -216,11 +218,59 @@ async def test_sensitive_in_tool_result_pins(
 
 
 async def test_route_without_local_refuses_sensitive(
-    fakes: Fakes, router_for: RouterFor
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor
 ) -> None:
-    c = await client(fakes, router_for, routes="  - default: frontier\n")
+    c = await client(fakes, router_for, sdk, routes="  - default: frontier\n")
     with pytest.raises(openai.APIStatusError) as info:
         await chat(c, "auto", sensitive=True, stream=False)
     assert info.value.status_code == 503
     assert_never_left(fakes)
     assert fakes.local.requests == []
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+async def test_cut_at_passthrough_backend_ends_with_error(
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor, api: str
+) -> None:
+    text = fakes.policy("  - default: sarmalink\n", faulty=("sarmalink",))
+    c = sdk(await router_for(text))
+    if api == "chat":
+        stream = await c.chat.completions.create(
+            model="cut-stream",
+            stream=True,
+            messages=[{"role": "user", "content": "hi"}],
+        )
+        with pytest.raises(openai.APIError, match="stream"):
+            async for _ in stream:
+                pass
+    else:
+        events = [
+            e.type
+            async for e in await c.responses.create(
+                model="cut-stream", input="hi", stream=True
+            )
+        ]
+        assert "response.output_text.delta" in events and events[-1] == "error"
+    assert fakes.local.requests == [] and fakes.frontier.requests == []
+
+
+async def test_client_disconnect_cancels_upstream(
+    fakes: Fakes, router_for: RouterFor
+) -> None:
+    text = fakes.policy("  - default: local\n", faulty=("local",), timeout_ms=30000)
+    server = await router_for(text)
+    upstream = fakes.local.server.runner
+    assert upstream is not None and upstream.server is not None
+    body = {"model": "hang", "messages": [{"role": "user", "content": "wait"}]}
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(TimeoutError):
+            await session.post(
+                server.make_url("/v1/chat/completions"),
+                json=body,
+                timeout=aiohttp.ClientTimeout(total=0.3),
+            )
+    assert fakes.local.models_seen() == ["hang"]
+    deadline = asyncio.get_running_loop().time() + 5
+    while upstream.server.connections and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+    assert upstream.server.connections == []

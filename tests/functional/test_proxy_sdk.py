@@ -7,12 +7,13 @@ checked against what the fake upstream of the chosen backend received.
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from openai import AsyncOpenAI
 
-from tests.functional.conftest import Fakes, RouterFor, base_url
+from tests.functional.conftest import Fakes, RouterFor, SdkFor
 
 BACKENDS = ["local", "sarmalink", "frontier"]
 CLIENT_KEY = "client-secret-key-never-forwarded"
@@ -40,9 +41,16 @@ TOOLS_RESP: list[Any] = [
 ]
 
 
-async def client_for(fakes: Fakes, router_for: RouterFor, backend: str) -> AsyncOpenAI:
-    server = await router_for(fakes.policy(f"  - default: {backend}\n"))
-    return AsyncOpenAI(base_url=base_url(server), api_key=CLIENT_KEY, max_retries=0)
+@pytest.fixture
+def client_for(fakes: Fakes, router_for: RouterFor, sdk: SdkFor) -> ClientFor:
+    async def make(backend: str) -> AsyncOpenAI:
+        server = await router_for(fakes.policy(f"  - default: {backend}\n"))
+        return sdk(server, api_key=CLIENT_KEY)
+
+    return make
+
+
+ClientFor = Callable[[str], Awaitable[AsyncOpenAI]]
 
 
 def only(fakes: Fakes, backend: str) -> None:
@@ -64,8 +72,8 @@ EXPECTED_MODEL = {"local": "llama3.2", "sarmalink": "smart", "frontier": "gpt-4o
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_chat(fakes: Fakes, router_for: RouterFor, backend: str) -> None:
-    client = await client_for(fakes, router_for, backend)
+async def test_chat(fakes: Fakes, client_for: ClientFor, backend: str) -> None:
+    client = await client_for(backend)
     raw = await client.chat.completions.with_raw_response.create(
         model="auto", messages=[{"role": "user", "content": "hello there"}]
     )
@@ -80,8 +88,8 @@ async def test_chat(fakes: Fakes, router_for: RouterFor, backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_chat_stream(fakes: Fakes, router_for: RouterFor, backend: str) -> None:
-    client = await client_for(fakes, router_for, backend)
+async def test_chat_stream(fakes: Fakes, client_for: ClientFor, backend: str) -> None:
+    client = await client_for(backend)
     stream = await client.chat.completions.create(
         model="auto",
         stream=True,
@@ -102,8 +110,8 @@ async def test_chat_stream(fakes: Fakes, router_for: RouterFor, backend: str) ->
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_responses(fakes: Fakes, router_for: RouterFor, backend: str) -> None:
-    client = await client_for(fakes, router_for, backend)
+async def test_responses(fakes: Fakes, client_for: ClientFor, backend: str) -> None:
+    client = await client_for(backend)
     r = await client.responses.create(
         model="auto", instructions="be brief", input="hello responses"
     )
@@ -114,9 +122,9 @@ async def test_responses(fakes: Fakes, router_for: RouterFor, backend: str) -> N
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_responses_stream(
-    fakes: Fakes, router_for: RouterFor, backend: str
+    fakes: Fakes, client_for: ClientFor, backend: str
 ) -> None:
-    client = await client_for(fakes, router_for, backend)
+    client = await client_for(backend)
     async with client.responses.stream(
         model="auto", input="stream responses"
     ) as stream:
@@ -131,9 +139,9 @@ async def test_responses_stream(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_chat_tools_round_trip(
-    fakes: Fakes, router_for: RouterFor, backend: str
+    fakes: Fakes, client_for: ClientFor, backend: str
 ) -> None:
-    client = await client_for(fakes, router_for, backend)
+    client = await client_for(backend)
     messages: list[Any] = [{"role": "user", "content": "find cats"}]
     first = await client.chat.completions.create(
         model="auto", messages=messages, tools=TOOLS_CHAT
@@ -155,9 +163,9 @@ async def test_chat_tools_round_trip(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_responses_tools_round_trip(
-    fakes: Fakes, router_for: RouterFor, backend: str
+    fakes: Fakes, client_for: ClientFor, backend: str
 ) -> None:
-    client = await client_for(fakes, router_for, backend)
+    client = await client_for(backend)
     first = await client.responses.create(
         model="auto", input="find dogs", tools=TOOLS_RESP
     )
@@ -182,8 +190,8 @@ async def test_responses_tools_round_trip(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_images(fakes: Fakes, router_for: RouterFor, backend: str) -> None:
-    client = await client_for(fakes, router_for, backend)
+async def test_images(fakes: Fakes, client_for: ClientFor, backend: str) -> None:
+    client = await client_for(backend)
     chat = await client.chat.completions.create(
         model="auto",
         messages=[
