@@ -71,7 +71,12 @@ class OllamaAdapter:
     async def open(self, call: Call) -> Reply:
         try:
             chat = call.body if call.api == "chat" else responses_to_chat(call.body)
-            payload = chat_to_ollama(chat, model=call.model)
+            payload = chat_to_ollama(
+                chat,
+                model=call.model,
+                options=self.backend.options or None,
+                keep_alive=self.backend.keep_alive,
+            )
         except TranslationError as exc:
             raise UpstreamError("unsupported", str(exc)) from exc
         payload["stream"] = call.stream

@@ -68,6 +68,8 @@ def _backend(name: str, raw: RawBackend) -> Backend:
         p50_ms=float(raw.p50_ms),
         api_key_env=api_key_env,
         timeout_ms=raw.timeout_ms,
+        options=dict(_unset_none(raw.options) or {}),
+        keep_alive=_unset_none(raw.keep_alive),
     )
 
 

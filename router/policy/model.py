@@ -7,7 +7,7 @@ match values turned into frozensets, the default route last.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -35,6 +35,9 @@ class Backend(msgspec.Struct, frozen=True, kw_only=True):
     p50_ms: float = DEFAULT_P50_MS
     api_key_env: str | None = None
     timeout_ms: int = DEFAULT_TIMEOUT_MS
+    # Ollama `options` and `keep_alive` the policy sets; clients may override.
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+    keep_alive: str | int | None = None
 
     def serves(self, model: str) -> bool:
         """Whether `model` is a concrete model this backend is known to serve."""

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Any, Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -57,6 +57,10 @@ class RawBackend(_Raw, frozen=True):
     # null is meaningful here: an OpenAI-compatible server that needs no key.
     api_key_env: EnvVar | UnsetType | None = UNSET
     timeout_ms: Annotated[int, Meta(gt=0)] = DEFAULT_TIMEOUT_MS
+    # Ollama only: default model `options` (e.g. num_ctx) and `keep_alive`;
+    # a client's own values win.
+    options: dict[str, Any] | UnsetType = UNSET
+    keep_alive: str | int | UnsetType = UNSET
 
 
 class RawTokens(_Raw, frozen=True):

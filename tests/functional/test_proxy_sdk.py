@@ -220,3 +220,22 @@ async def test_images(fakes: Fakes, client_for: ClientFor, backend: str) -> None
     assert resp.output_text == "echo: and this [images: 1]"
     if backend == "local":
         assert fakes.local.models_seen() == ["gemma3:12b", "gemma3:12b"]
+
+
+async def test_ollama_options_from_policy_and_client(
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor
+) -> None:
+    text = fakes.policy("  - default: local\n").replace(
+        "    p50Ms: 100\n",
+        "    p50Ms: 100\n    options: {num_ctx: 8192, temperature: 0.1}\n    keepAlive: 10m\n",
+    )
+    client = sdk(await router_for(text))
+    await client.chat.completions.create(
+        model="auto",
+        messages=[{"role": "user", "content": "hi"}],
+        temperature=0.7,
+        extra_body={"options": {"num_ctx": 4096}},
+    )
+    sent = fakes.local.requests[0].body
+    assert sent["options"] == {"num_ctx": 4096, "temperature": 0.7}
+    assert sent["keep_alive"] == "10m"

@@ -327,3 +327,22 @@ def test_policy_error_message_lists_every_problem() -> None:
     with pytest.raises(PolicyError) as info:
         load_policy(DATA / "many_problems.yaml")
     assert str(info.value).splitlines() == [str(p) for p in info.value.problems]
+
+
+def test_ollama_options_and_keep_alive() -> None:
+    policy = load_policy_text(
+        "backends:\n"
+        "  local: {type: ollama, endpoint: http://127.0.0.1:11434, model: m,\n"
+        "          options: {num_ctx: 8192}, keepAlive: 10m}\n"
+        "routes:\n"
+        "  - default: local\n"
+    )
+    b = policy.backends["local"]
+    assert b.options == {"num_ctx": 8192} and b.keep_alive == "10m"
+    with pytest.raises(PolicyError, match=r"backends\.local\.options"):
+        load_policy_text(
+            "backends:\n"
+            "  local: {type: ollama, endpoint: http://127.0.0.1:1, model: m, options: 3}\n"
+            "routes:\n"
+            "  - default: local\n"
+        )
