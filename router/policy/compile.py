@@ -69,7 +69,7 @@ def _backend(name: str, raw: RawBackend) -> Backend:
         api_key_env=api_key_env,
         timeout_ms=raw.timeout_ms,
         options=dict(_unset_none(raw.options) or {}),
-        keep_alive=_unset_none(raw.keep_alive),
+        keep_alive=None if isinstance(raw.keep_alive, UnsetType) else raw.keep_alive,
     )
 
 

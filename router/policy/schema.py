@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
