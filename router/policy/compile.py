@@ -15,6 +15,7 @@ from router.policy.model import (
     AB,
     DEFAULT_API_KEY_ENV,
     Backend,
+    Cost,
     Match,
     Policy,
     Privacy,
@@ -48,6 +49,7 @@ def compile_policy(raw: RawPolicy, source: str) -> Policy:
             candidates=dict(raw.ab.candidates),
         ),
         classifier=raw.classifier,
+        baseline=None if isinstance(raw.baseline, UnsetType) else raw.baseline,
         source=source,
     )
 
@@ -70,6 +72,11 @@ def _backend(name: str, raw: RawBackend) -> Backend:
         timeout_ms=raw.timeout_ms,
         options=dict(_unset_none(raw.options) or {}),
         keep_alive=None if isinstance(raw.keep_alive, UnsetType) else raw.keep_alive,
+        cost=None
+        if isinstance(raw.cost, UnsetType)
+        else Cost(
+            input_per_1m=raw.cost.input_per_1m, output_per_1m=raw.cost.output_per_1m
+        ),
     )
 
 

@@ -14,7 +14,7 @@ from router.classify.types import ClassifierConfig
 from router.errors import PolicyError, Problem
 from router.policy.compile import compile_policy
 from router.policy.model import Policy
-from router.policy.nodes import Checker, Reporter, find_cycle
+from router.policy.nodes import Checker, Reporter, construct, find_cycle
 from router.policy.schema import (
     Parsed,
     RawAB,
@@ -135,6 +135,10 @@ def _sections(root: yaml.Node, rep: Reporter) -> Parsed:
     if "classifier" in found:
         node = found["classifier"]
         parsed.classifier = check.build(node, ClassifierConfig, ("classifier",))
+    if "baseline" in found:
+        node = found["baseline"]
+        ok = check.check(node, str, ("baseline",))
+        parsed.baseline = construct(node) if ok else None
     return parsed
 
 

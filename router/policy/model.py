@@ -24,6 +24,11 @@ DEFAULT_TIMEOUT_MS = 120_000
 DEFAULT_P50_MS = 1000.0
 
 
+class Cost(msgspec.Struct, frozen=True, kw_only=True):
+    input_per_1m: float
+    output_per_1m: float
+
+
 class Backend(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     type: BackendType
@@ -38,6 +43,7 @@ class Backend(msgspec.Struct, frozen=True, kw_only=True):
     # Ollama `options` and `keep_alive` the policy sets; clients may override.
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     keep_alive: str | int | None = None
+    cost: Cost | None = None
 
     def serves(self, model: str) -> bool:
         """Whether `model` is a concrete model this backend is known to serve."""
@@ -95,4 +101,5 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     privacy: Privacy = Privacy()
     ab: AB = AB()
     classifier: ClassifierConfig = ClassifierConfig()
+    baseline: str | None = None
     source: str = "<policy>"

@@ -44,6 +44,13 @@ class _Raw(
     """Base of every raw Struct: strict, immutable, camelCase keys."""
 
 
+class RawCost(_Raw, frozen=True):
+    """`backends.NAME.cost`: USD per million tokens, for cost and savings."""
+
+    input_per_1m: Annotated[float, Meta(ge=0)] = msgspec.field(name="inputPer1M")
+    output_per_1m: Annotated[float, Meta(ge=0)] = msgspec.field(name="outputPer1M")
+
+
 class RawBackend(_Raw, frozen=True):
     """`backends.NAME`: where requests go and which models live there."""
 
@@ -61,6 +68,7 @@ class RawBackend(_Raw, frozen=True):
     # a client's own values win.
     options: dict[str, Any] | UnsetType = UNSET
     keep_alive: str | int | UnsetType = UNSET
+    cost: RawCost | UnsetType = UNSET
 
 
 class RawTokens(_Raw, frozen=True):
@@ -121,6 +129,8 @@ class RawPolicy(_Raw, frozen=True):
     privacy: RawPrivacy = RawPrivacy()
     ab: RawAB = RawAB()
     classifier: ClassifierConfig = ClassifierConfig()
+    # The backend every request is priced against for `saving_usd`.
+    baseline: str | UnsetType = UNSET
 
 
 MATCH_LISTS: tuple[str, ...] = (
@@ -151,6 +161,7 @@ class Parsed(msgspec.Struct, kw_only=True):
     privacy: RawPrivacy | None = RawPrivacy()
     ab: RawAB | None = RawAB()
     classifier: ClassifierConfig | None = ClassifierConfig()
+    baseline: str | UnsetType | None = UNSET
 
     def complete(self) -> RawPolicy | None:
         """The whole raw policy, or None while any part of it is missing."""
@@ -162,10 +173,13 @@ class Parsed(msgspec.Struct, kw_only=True):
             return None
         if self.privacy is None or self.ab is None or self.classifier is None:
             return None
+        if self.baseline is None:
+            return None
         return RawPolicy(
             backends=backends,
             routes=routes,
             privacy=self.privacy,
             ab=self.ab,
             classifier=self.classifier,
+            baseline=self.baseline,
         )

@@ -32,6 +32,8 @@ def validate(parsed: Parsed, rep: Reporter) -> None:
         _ab(parsed.ab, rep, names)
     if parsed.classifier is not None:
         _classifier(parsed.classifier, rep)
+    if isinstance(parsed.baseline, str):
+        _known(parsed.baseline, ("baseline",), rep, names)
 
 
 def _backends(

@@ -131,6 +131,7 @@ def test_example_documents_every_key() -> None:
         *("gte", "lt", "lte", "backend", "default", "fallback", "latencyBudgetMs"),
         *("reason", "name", "privacy", "pin", "ab", "enabled", "sampleRate"),
         *("minSamples", "maxConcurrent", "candidates", "classifier"),
+        *("options", "keepAlive", "cost", "inputPer1M", "outputPer1M", "baseline"),
         *(f.encode_name for f in msgspec.structs.fields(ClassifierConfig)),
     ]
     missing = [k for k in keys if not re.search(rf"(?<![\w-]){k}(?![\w-])", text)]
@@ -346,3 +347,42 @@ def test_ollama_options_and_keep_alive() -> None:
             "routes:\n"
             "  - default: local\n"
         )
+
+
+COSTED = (
+    "backends:\n"
+    "  local: {type: ollama, endpoint: http://127.0.0.1:11434, model: m}\n"
+    "  frontier: {type: openai, endpoint: https://api.openai.com/v1, model: gpt-4o,\n"
+    "             cost: {inputPer1M: 2.5, outputPer1M: 10}}\n"
+    "routes:\n"
+    "  - default: local\n"
+)
+
+
+def test_cost_and_baseline() -> None:
+    policy = load_policy_text(COSTED + "baseline: frontier\n")
+    assert policy.baseline == "frontier"
+    cost = policy.backends["frontier"].cost
+    assert cost is not None and (cost.input_per_1m, cost.output_per_1m) == (2.5, 10)
+    assert policy.backends["local"].cost is None
+    assert load_policy_text(COSTED).baseline is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [
+        ("baseline: nowhere\n", "<string>:7:11: baseline: unknown backend 'nowhere'"),
+        ("baseline: [a]\n", "<string>:7:11: baseline: expected `str`"),
+    ],
+)
+def test_bad_baseline(extra: str, where: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        load_policy_text(COSTED + extra)
+    assert str(info.value).startswith(where)
+
+
+def test_bad_cost() -> None:
+    with pytest.raises(PolicyError, match=r"backends\.frontier\.cost\.inputPer1M"):
+        load_policy_text(COSTED.replace("inputPer1M: 2.5", "inputPer1M: -1"))
+    with pytest.raises(PolicyError, match=r"backends\.frontier\.cost\.outputPer1M"):
+        load_policy_text(COSTED.replace(", outputPer1M: 10", ""))
