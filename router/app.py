@@ -12,9 +12,11 @@ from aiohttp.typedefs import Middleware
 from router.api import admin, proxy, route
 from router.api.middleware import errors, make_auth
 from router.metrics.live import LiveStats
+from router.metrics.prom import Metrics
+from router.metrics.recorder import Recorder
 from router.policy.model import Policy
 from router.settings import Settings
-from router.state import LIVE, POLICY, SESSION, SETTINGS, PolicyHolder
+from router.state import LIVE, POLICY, RECORDER, SESSION, SETTINGS, PolicyHolder
 
 # One pooled client for every backend: keep-alive, bounded connections.
 POOL_LIMIT = 512
@@ -53,6 +55,7 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[POLICY] = PolicyHolder(policy, settings.policy)
     app[LIVE] = LiveStats()
     app[SETTINGS] = settings
+    app[RECORDER] = Recorder(Metrics())
     app.cleanup_ctx.append(client_session)
     admin.setup(app)
     route.setup(app)

@@ -14,6 +14,7 @@ from aiohttp import web
 from router.backends.base import Adapter, build_adapters, disabled_backends
 from router.errors import PolicyError
 from router.metrics.live import LiveStats
+from router.metrics.recorder import Recorder
 from router.policy import load_policy
 from router.policy.model import Policy
 from router.settings import Settings
@@ -56,3 +57,4 @@ POLICY = web.AppKey("policy", PolicyHolder)
 LIVE = web.AppKey("live", LiveStats)
 SETTINGS = web.AppKey("settings", Settings)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
+RECORDER = web.AppKey("recorder", Recorder)

@@ -9,7 +9,8 @@ from aiohttp import web
 from router.api.jsonio import json_response
 from router.backends.base import disabled_reason
 from router.errors import NotReady
-from router.state import POLICY
+from router.metrics.prom import CONTENT_TYPE
+from router.state import POLICY, RECORDER
 
 
 async def health(request: web.Request) -> web.Response:
@@ -51,7 +52,13 @@ async def models(request: web.Request) -> web.Response:
     return json_response({"object": "list", "data": data})
 
 
+async def prometheus(request: web.Request) -> web.Response:
+    body = request.app[RECORDER].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/v1/models", models)
+    app.router.add_get("/metrics", prometheus)

@@ -7,6 +7,7 @@ time excluding the backend) go out with the first bytes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -22,9 +23,14 @@ from router.backends.sse import error_frame
 from router.classify import classify
 from router.decide import decide
 from router.dispatch import Outcome, dispatch
-from router.errors import PrivacyPinned
-from router.state import LIVE, POLICY, SESSION
+from router.errors import HTTPError, PrivacyPinned
+from router.metrics.track import Tracker
+from router.policy.model import Policy
+from router.state import LIVE, POLICY, RECORDER, SESSION, PolicyHolder
 from router.wire import chat_decoder, responses_decoder
+
+# nginx's convention for "client closed the connection before the answer".
+CLIENT_GONE = 499
 
 DECODERS: dict[Api, msgspec.json.Decoder[Any]] = {
     "chat": chat_decoder,
@@ -45,15 +51,38 @@ def _headers(
 
 
 async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
-    t0 = time.perf_counter()
-    body = await request.read()
-    hint = sensitivity_hint(request)
-    typed = decode_with(DECODERS[api], body)
-    raw: dict[str, Any] = orjson.loads(body)
     holder = request.app[POLICY]
     policy = holder.current
-    c = classify(typed, config=policy.classifier, sensitivity_hint=hint)
-    d = decide(
+    rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+    t = Tracker(api=api, stream=False, request_id=rid)
+    try:
+        return await _serve(request, api, t, holder, policy)
+    except HTTPError as exc:
+        t.failed(exc.status, exc.code or exc.type)
+        raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        t.failed(t.status or CLIENT_GONE, "client_disconnect")
+        raise
+    except Exception:
+        t.failed(500, "internal")
+        raise
+    finally:
+        request.app[RECORDER].record(t.record(policy), t.hops())
+
+
+async def _serve(
+    request: web.Request, api: Api, t: Tracker, holder: PolicyHolder, policy: Policy
+) -> web.StreamResponse:
+    body = await request.read()
+    t.t0 = time.perf_counter()  # router time starts once the body is in
+    hint = sensitivity_hint(request)
+    typed = decode_with(DECODERS[api], body)
+    t.stream = bool(typed.stream)
+    raw: dict[str, Any] = orjson.loads(body)
+    c = t.classification = classify(
+        typed, config=policy.classifier, sensitivity_hint=hint
+    )
+    d = t.decision = decide(
         c, policy, request.app[LIVE], model=typed.model, disabled=holder.disabled
     )
     if d.blocked:
@@ -61,48 +90,56 @@ async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
             f"This request was kept on this machine (sensitivity {c.sensitivity}): "
             f"its route has no local backend ({d.reason})."
         )
-    rid = request.headers.get("x-request-id") or uuid.uuid4().hex
     route = str(d.route) if d.route_name is None else d.route_name
     adapters = holder.adapters(request.app[SESSION])
     t1 = time.perf_counter()
-    outcome = await dispatch(
+    o = t.outcome = await dispatch(
         d,
         policy,
         adapters,
         api=api,
         body=raw,
-        stream=bool(typed.stream),
-        request_id=rid,
+        stream=t.stream,
+        request_id=t.request_id,
         sensitivity=c.sensitivity,
     )
     t2 = time.perf_counter()
-    request.app[LIVE].observe(outcome.hop.backend, (t2 - t1) * 1000)
-    reply = outcome.reply
+    request.app[LIVE].observe(o.hop.backend, (t2 - t1) * 1000)
+    reply = o.reply
+    t.status = reply.status
+    if reply.status >= 400:
+        t.error_kind = "backend_status"
+    t.overhead_s = (t1 - t.t0) + (time.perf_counter() - t2)
+    headers = _headers(route, o, t.overhead_s, t.request_id)
     if not reply.streaming:
-        headers = _headers(route, outcome, (t1 - t0) + (time.perf_counter() - t2), rid)
+        t.take_usage(reply.usage)
         headers["Content-Type"] = reply.content_type
-        return web.Response(status=reply.status, body=reply.body, headers=headers)
+        resp = web.Response(status=reply.status, body=reply.body, headers=headers)
+        t.first_byte()
+        return resp
 
-    headers = _headers(route, outcome, (t1 - t0) + (time.perf_counter() - t2), rid)
     headers.update({"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    resp = web.StreamResponse(status=200, headers=headers)
+    stream = web.StreamResponse(status=200, headers=headers)
     rest = reply.rest
     assert rest is not None
     try:
-        await resp.prepare(request)
-        await resp.write(reply.first)
+        await stream.prepare(request)
+        await stream.write(reply.first)
+        t.first_byte()
         try:
             async for chunk in rest:
-                await resp.write(chunk)
+                await stream.write(chunk)
         except StreamBroken as exc:
-            await resp.write(exc.tail or error_frame(api, exc.message))
-        await resp.write_eof()
+            t.error_kind = "stream_broken"
+            await stream.write(exc.tail or error_frame(api, exc.message))
+        await stream.write_eof()
     finally:
         # Normal end, client gone (ConnectionResetError, cancellation) or a
         # bug: either way stop reading the backend now, not at its timeout.
         reply.close()
         await rest.aclose()
-    return resp
+        t.take_usage(reply.usage)
+    return stream
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:

@@ -37,6 +37,7 @@ from router.translate import (
     encode_chat_sse,
     encode_sse,
     ollama_to_chat,
+    ollama_usage,
     responses_to_chat,
 )
 
@@ -94,7 +95,8 @@ class OllamaAdapter:
                 return await self._failed(resp)
             if not call.stream:
                 return await self._whole(resp, call, chat)
-            frames = _frames(resp, call, chat)
+            usage: dict[str, int] = {}
+            frames = _frames(resp, call, chat, usage)
             try:
                 first = await anext(frames)
             except StopAsyncIteration:
@@ -107,6 +109,7 @@ class OllamaAdapter:
                 first=first,
                 rest=frames,
                 close=resp.close,
+                usage=usage,
             )
         except BaseException:
             resp.close()
@@ -184,7 +187,10 @@ async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
 
 
 async def _frames(
-    resp: aiohttp.ClientResponse, call: Call, chat: dict[str, Any]
+    resp: aiohttp.ClientResponse,
+    call: Call,
+    chat: dict[str, Any],
+    usage: dict[str, int],
 ) -> AsyncGenerator[bytes, None]:
     """Ollama NDJSON -> the client's SSE. Failures before the first frame are
     `UpstreamError` (dispatch may fall back); after it, `StreamBroken`."""
@@ -214,7 +220,11 @@ async def _frames(
 
     try:
         async for line in _lines(resp):
-            done = done or line.get("done") is True
+            if line.get("done") is True:
+                done = True
+                counts = ollama_usage(line)
+                usage["in"] = int(counts["prompt_tokens"])
+                usage["out"] = int(counts["completion_tokens"])
             out = encode(stream.feed(line))
             if out:
                 if not started and writer is not None:

@@ -7,6 +7,7 @@ answer, streamed or not, is relayed byte for byte.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -79,8 +80,10 @@ class OpenAIAdapter:
                 raise UpstreamError(
                     "protocol", "backend answered with invalid JSON"
                 ) from None
-            usage = parsed.get("usage") if isinstance(parsed, dict) else None
-            return Reply(status=200, content_type=ctype, body=data, usage=_usage(usage))
+            reported = parsed.get("usage") if isinstance(parsed, dict) else None
+            return Reply(
+                status=200, content_type=ctype, body=data, usage=_usage(reported)
+            )
         chunks = resp.content.iter_any()
         try:
             first = await anext(chunks)
@@ -90,12 +93,14 @@ class OpenAIAdapter:
             raise map_client_error(exc) from exc
         if not looks_like_sse(first):
             raise UpstreamError("protocol", "backend stream is not server-sent events")
+        usage: dict[str, int] = {}
         return Reply(
             status=200,
             content_type="text/event-stream",
             first=first,
-            rest=_passthrough(chunks, resp, call, first),
+            rest=_passthrough(chunks, resp, call, first, usage),
             close=resp.close,
+            usage=usage,
         )
 
 
@@ -122,6 +127,16 @@ def _usage(usage: Any) -> dict[str, int]:
     return out
 
 
+TAIL = 4096
+USAGE = re.compile(
+    rb'"(prompt_tokens|completion_tokens|input_tokens|output_tokens)":\s*(\d+)'
+)
+USAGE_KEYS = {
+    b"prompt_tokens": "in",
+    b"input_tokens": "in",
+    b"completion_tokens": "out",
+    b"output_tokens": "out",
+}
 TERMINATORS = {
     "chat": (b"data: [DONE]",),
     "responses": (b"response.completed", b"response.incomplete", b"response.failed"),
@@ -133,19 +148,23 @@ async def _passthrough(
     resp: aiohttp.ClientResponse,
     call: Call,
     first: bytes,
+    usage: dict[str, int],
 ) -> AsyncGenerator[bytes, None]:
     """Relay the rest of an SSE stream; a stream that ends without its API's
-    terminator was cut, and says so."""
+    terminator was cut, and says so. Token usage, when the backend sent it
+    (it comes last), is read from the tail into `usage`."""
     marks = TERMINATORS[call.api]
-    tail = first[-64:]
+    tail = first[-TAIL:]
     done = any(m in first for m in marks)
     try:
         async for chunk in relay(chunks):
             window = tail + chunk
             done = done or any(m in window for m in marks)
-            tail = window[-64:]
+            tail = window[-TAIL:]
             yield chunk
     finally:
         resp.close()
+        for key, value in USAGE.findall(tail):
+            usage[USAGE_KEYS[key]] = int(value)
     if not done:
         raise StreamBroken("backend stream ended before it was complete")

@@ -113,5 +113,5 @@ class Metrics:
         if multiprocess_dir() is None:
             return generate_latest(self.registry)
         merged = CollectorRegistry()
-        MultiProcessCollector(merged)
+        MultiProcessCollector(merged)  # type: ignore[no-untyped-call]  # untyped upstream
         return generate_latest(merged)

@@ -21,7 +21,9 @@ from router.policy.model import Policy
 Sink = Callable[[RequestRecord, list[tuple[str, str, str]]], None]
 
 
-def cost_usd(policy: Policy, backend: str | None, tokens_in: int, tokens_out: int) -> float:
+def cost_usd(
+    policy: Policy, backend: str | None, tokens_in: int, tokens_out: int
+) -> float:
     b = policy.backends.get(backend or "")
     if b is None or b.cost is None:
         return 0.0
@@ -49,6 +51,11 @@ class Tracker:
         if self.ttfb is None:
             self.ttfb = time.perf_counter() - self.t0
 
+    def take_usage(self, usage: dict[str, int]) -> None:
+        """Token counts the backend reported (`in`, `out`), when it did."""
+        self.tokens_in = usage.get("in", self.tokens_in)
+        self.tokens_out = usage.get("out", self.tokens_out)
+
     def failed(self, status: int, kind: str) -> None:
         self.status = status
         self.error_kind = kind
@@ -68,7 +75,9 @@ class Tracker:
         c, d, o = self.classification, self.decision, self.outcome
         latency = time.perf_counter() - self.t0
         backend = o.hop.backend if o is not None else None
-        tokens_in = self.tokens_in or (c.tokens if c is not None and o is not None else 0)
+        tokens_in = self.tokens_in or (
+            c.tokens if c is not None and o is not None else 0
+        )
         failed = [a.backend for a in o.failed] if o is not None else []
         return RequestRecord(
             ts=self.ts,
