@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from router.ab import Mirror
 from router.api import admin, proxy, route
 from router.api.middleware import errors, make_auth
 from router.metrics.live import LiveStats
@@ -16,7 +17,15 @@ from router.metrics.prom import Metrics
 from router.metrics.recorder import Recorder
 from router.policy.model import Policy
 from router.settings import Settings
-from router.state import LIVE, POLICY, RECORDER, SESSION, SETTINGS, PolicyHolder
+from router.state import (
+    LIVE,
+    MIRROR,
+    POLICY,
+    RECORDER,
+    SESSION,
+    SETTINGS,
+    PolicyHolder,
+)
 
 # One pooled client for every backend: keep-alive, bounded connections.
 POOL_LIMIT = 512
@@ -45,6 +54,10 @@ def backend_status(policy: Policy) -> list[str]:
     return lines
 
 
+async def stop_mirror(app: web.Application) -> None:
+    await app[MIRROR].close()
+
+
 def create_app(policy: Policy, settings: Settings) -> web.Application:
     middlewares: list[Middleware] = [errors]
     if settings.api_keys:
@@ -55,7 +68,9 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[POLICY] = PolicyHolder(policy, settings.policy)
     app[LIVE] = LiveStats()
     app[SETTINGS] = settings
-    app[RECORDER] = Recorder(Metrics())
+    app[RECORDER] = recorder = Recorder(Metrics())
+    app[MIRROR] = Mirror(recorder)
+    app.on_shutdown.append(stop_mirror)
     app.cleanup_ctx.append(client_session)
     admin.setup(app)
     route.setup(app)

@@ -11,6 +11,7 @@ import logging
 import aiohttp
 from aiohttp import web
 
+from router.ab import Mirror
 from router.backends.base import Adapter, build_adapters, disabled_backends
 from router.errors import PolicyError
 from router.metrics.live import LiveStats
@@ -58,3 +59,4 @@ LIVE = web.AppKey("live", LiveStats)
 SETTINGS = web.AppKey("settings", Settings)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 RECORDER = web.AppKey("recorder", Recorder)
+MIRROR = web.AppKey("mirror", Mirror)

@@ -26,7 +26,7 @@ from router.dispatch import Outcome, dispatch
 from router.errors import HTTPError, PrivacyPinned
 from router.metrics.track import Tracker
 from router.policy.model import Policy
-from router.state import LIVE, POLICY, RECORDER, SESSION, PolicyHolder
+from router.state import LIVE, MIRROR, POLICY, RECORDER, SESSION, PolicyHolder
 from router.wire import chat_decoder, responses_decoder
 
 # nginx's convention for "client closed the connection before the answer".
@@ -111,11 +111,29 @@ async def _serve(
         t.error_kind = "backend_status"
     t.overhead_s = (t1 - t.t0) + (time.perf_counter() - t2)
     headers = _headers(route, o, t.overhead_s, t.request_id)
+
+    def mirror() -> None:
+        if t.error_kind is None and reply.status < 400:
+            request.app[MIRROR].maybe(
+                policy=policy,
+                c=c,
+                d=d,
+                primary=o.hop.backend,
+                requested_model=typed.model,
+                adapters=adapters,
+                disabled=holder.disabled,
+                api=api,
+                body=raw,
+                stream=t.stream,
+                request_id=t.request_id,
+            )
+
     if not reply.streaming:
         t.take_usage(reply.usage)
         headers["Content-Type"] = reply.content_type
         resp = web.Response(status=reply.status, body=reply.body, headers=headers)
         t.first_byte()
+        mirror()
         return resp
 
     headers.update({"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -133,6 +151,7 @@ async def _serve(
             t.error_kind = "stream_broken"
             await stream.write(exc.tail or error_frame(api, exc.message))
         await stream.write_eof()
+        mirror()
     finally:
         # Normal end, client gone (ConnectionResetError, cancellation) or a
         # bug: either way stop reading the backend now, not at its timeout.

@@ -1,0 +1,82 @@
+"""A/B mirroring through the real app: never delays the client, never sends a
+pinned request to a non-local candidate, records both arms."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.functional.conftest import Fake, Fakes, RouterFor, SdkFor
+
+CARD = "4111 1111 1111 1111"
+AB = "ab: {enabled: true, sampleRate: 1.0, maxConcurrent: 2, candidates: {local: %s}}"
+
+
+async def settle(fake: Fake, count: int) -> None:
+    for _ in range(250):
+        if len(fake.requests) >= count:
+            return
+        await asyncio.sleep(0.02)
+
+
+async def test_mirrors_to_candidate(
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor
+) -> None:
+    text = fakes.policy("  - default: local\n", extra=AB % "sarmalink")
+    c = sdk(await router_for(text))
+    raw = await c.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "hello"}]
+    )
+    assert raw.headers["x-llr-backend"] == "local"
+    assert raw.parse().choices[0].message.content == "echo: hello"
+    await settle(fakes.sarmalink, 1)
+    assert fakes.sarmalink.models_seen() == ["smart"]
+    assert fakes.local.models_seen() == ["llama3.2"]
+
+
+async def test_never_mirrors_pinned_to_non_local(
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor
+) -> None:
+    text = fakes.policy("  - default: local\n", extra=AB % "sarmalink")
+    c = sdk(await router_for(text))
+    for stream in (False, True):
+        r = await c.chat.completions.create(
+            model="auto",
+            stream=stream,
+            messages=[{"role": "user", "content": f"card {CARD}"}],
+        )
+        if stream:
+            async for _ in r:  # type: ignore[union-attr]
+                pass
+    await asyncio.sleep(0.3)
+    assert fakes.sarmalink.requests == [] and fakes.frontier.requests == []
+    assert len(fakes.local.requests) == 2
+
+
+async def test_mirrors_pinned_to_local_candidate(
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor
+) -> None:
+    text = fakes.policy("  - default: local\n", extra=AB % "frontier").replace(
+        "    type: openai\n", "    type: openai\n    local: true\n"
+    )
+    c = sdk(await router_for(text))
+    await c.chat.completions.create(
+        model="auto", messages=[{"role": "user", "content": f"card {CARD}"}]
+    )
+    await settle(fakes.frontier, 1)
+    assert fakes.frontier.models_seen() == ["gpt-4o"]
+    assert fakes.sarmalink.requests == []
+
+
+async def test_failing_candidate_never_fails_the_client(
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor
+) -> None:
+    text = fakes.policy(
+        "  - default: local\n", extra=AB % "sarmalink", faulty=("sarmalink",)
+    )
+    c = sdk(await router_for(text))
+    r = await c.chat.completions.create(
+        model="error-500", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert r.choices[0].message.content == "echo: hi"
+    await settle(fakes.sarmalink, 1)
+    assert fakes.sarmalink.models_seen() == ["error-500"]
