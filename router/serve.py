@@ -11,7 +11,9 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 from urllib.parse import urlsplit
 
 import uvloop
@@ -85,6 +87,12 @@ def serve(policy: Policy, settings: Settings) -> None:
     if settings.workers == 1:
         uvloop.run(_serve(policy, settings, reuse_port=False))
         return
+    # One scrape must see every worker: prometheus_client's multiprocess mode,
+    # set up before any worker imports it.
+    own_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own_dir = tempfile.mkdtemp(prefix="llr-prom-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_dir
     ctx = multiprocessing.get_context("spawn")
     procs = [
         ctx.Process(target=_worker, args=(policy, settings), name=f"llr-worker-{i}")
@@ -100,5 +108,9 @@ def serve(policy: Policy, settings: Settings) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
-    for p in procs:
-        p.join()
+    try:
+        for p in procs:
+            p.join()
+    finally:
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)

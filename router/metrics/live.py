@@ -44,8 +44,27 @@ class LiveStats:
         self._clock = clock
         self._by_backend: dict[str, _Estimate] = {}
 
-    def observe(self, backend: str, latency_ms: float) -> None:
+    def warm(
+        self,
+        samples: dict[str, list[tuple[float, float]]],
+        *,
+        wall_now: float | None = None,
+    ) -> int:
+        """Replay (unix ts, latency ms) samples from the store, oldest first, so
+        a restart keeps what recent traffic taught; their age still decays."""
+        wall = time.time() if wall_now is None else wall_now
         now = self._clock()
+        count = 0
+        for backend, rows in samples.items():
+            for ts, ms in rows:
+                self.observe(backend, ms, at=now - max(0.0, wall - ts))
+                count += 1
+        return count
+
+    def observe(
+        self, backend: str, latency_ms: float, *, at: float | None = None
+    ) -> None:
+        now = self._clock() if at is None else at
         est = self._by_backend.get(backend)
         if est is None:
             self._by_backend[backend] = _Estimate(latency_ms, now)

@@ -9,10 +9,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "policy.example.yaml"
@@ -147,6 +149,26 @@ def test_serve_starts_reloads_and_stops(tmp_path: Path, workers: int) -> None:
         )
         with urllib.request.urlopen(req, timeout=5) as r:
             assert json.loads(r.read())["decision"]["route"] == 2
+        chat = b'{"model":"auto","messages":[{"role":"user","content":"hi"}]}'
+        for _ in range(6):  # no backend is up: each is a counted 502
+            req = urllib.request.Request(
+                base + "/v1/chat/completions",
+                method="POST",
+                headers={"content-type": "application/json"},
+                data=chat,
+            )
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(req, timeout=10)
+            assert info.value.code == 502
+            info.value.close()
+        scraped = wait_http(base + "/metrics", time.monotonic() + 5).decode()
+        total = sum(
+            s.value
+            for family in text_string_to_metric_families(scraped)
+            for s in family.samples
+            if s.name == "llr_requests_total"
+        )
+        assert total == 6, scraped
         policy.write_text("not: [valid\n")
         proc.send_signal(signal.SIGHUP)
         time.sleep(0.5)

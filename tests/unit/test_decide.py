@@ -339,3 +339,23 @@ class TestModelResolution:
 def test_decide_is_pure() -> None:
     c = cls(task="code", complexity="low", family="qwen-coder")
     assert decide(c, SEED, HINTS_ONLY) == decide(c, SEED, HINTS_ONLY)
+
+
+def test_live_warm_start_keeps_recent_and_decays_old() -> None:
+    now = [1000.0]
+    live = LiveStats(clock=lambda: now[0], stale_half_life_s=60)
+    wall = 1_800_000_000.0
+    n = live.warm(
+        {
+            "sarmalink": [(wall - 30, 3000.0), (wall - 10, 3000.0)],
+            "local2": [(wall - 3600, 5000.0)],
+        },
+        wall_now=wall,
+    )
+    assert n == 3 and live.samples("sarmalink") == 2
+    # 10 s old: still mostly the observed 3000 ms, so the budget shifts away
+    assert live.expected_ms(SARMA) > 2500
+    p = policy(route(0, "sarmalink", "local2", budget=800))
+    assert decide(cls(), p, live).backend == "local2"
+    # an hour old: decayed back to the hint
+    assert abs(live.expected_ms(LOCAL2) - LOCAL2.p50_ms) < 1
