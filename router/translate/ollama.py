@@ -104,7 +104,8 @@ def chat_to_ollama(
     merged = {**(options or {}), **_options(req)}
     if merged:
         body["options"] = merged
-    alive = req.get("keep_alive", keep_alive)
+    alive = req.get("keep_alive")
+    alive = keep_alive if alive is None else alive
     if alive is not None:
         body["keep_alive"] = alive
     think = (

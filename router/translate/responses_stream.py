@@ -140,15 +140,17 @@ class ResponsesStreamWriter:
             )
         return events
 
-    def finish(self) -> list[JSON]:
+    def finish(self, completed_at: int | None = None) -> list[JSON]:
         """Close every open item, then `response.completed` (or
-        `response.incomplete` when the backend stopped at its token limit)."""
+        `response.incomplete` when the backend stopped at its token limit).
+
+        `completed_at` defaults to the chunks' `created`; no clock is read here.
+        """
         if self._ended:
             return []
         events = self.start()
         if not self._items:
-            events += self._open_message()
-            events += self._open_part(self._message_or_open(), "output_text")
+            events += self._open_part("output_text")[2]
         status = finish_status(self._finish_reason)
         for item in self._items:
             events += self._close(item, status)
@@ -157,7 +159,7 @@ class ResponsesStreamWriter:
             output=[item.json(status) for item in self._items],
             finish_reason=self._finish_reason,
             usage=self._usage,
-            completed_at=self._completed_at,
+            completed_at=completed_at or self._completed_at,
         )
         kind = "response.completed" if status == "completed" else "response.incomplete"
         events.append(self._event(kind, response=response))
@@ -200,44 +202,38 @@ class ResponsesStreamWriter:
         self._seq += 1
         return event
 
-    def _message_or_open(self) -> _Message:
-        assert self._message is not None
-        return self._message
+    def _add(self, item: _Message | _Call) -> JSON:
+        self._items.append(item)
+        return self._event(
+            "response.output_item.added",
+            output_index=item.output_index,
+            item=item.json("in_progress"),
+        )
 
-    def _open_message(self) -> list[JSON]:
-        if self._message is not None:
-            return []
-        message = _Message(self._ids.message, len(self._items))
-        self._message = message
-        self._items.append(message)
-        return [
-            self._event(
-                "response.output_item.added",
-                output_index=message.output_index,
-                item=message.json("in_progress"),
+    def _open_part(self, kind: str) -> tuple[_Message, _Part, list[JSON]]:
+        """The message item and its part of `kind`, with the events that
+        announce whichever of them is new."""
+        events: list[JSON] = []
+        message = self._message
+        if message is None:
+            message = self._message = _Message(self._ids.message, len(self._items))
+            events.append(self._add(message))
+        part = message.parts.get(kind)
+        if part is None:
+            part = message.parts[kind] = _Part(kind, len(message.parts))
+            events.append(
+                self._event(
+                    "response.content_part.added",
+                    item_id=message.item_id,
+                    output_index=message.output_index,
+                    content_index=part.index,
+                    part=part.json(),
+                )
             )
-        ]
-
-    def _open_part(self, message: _Message, kind: str) -> list[JSON]:
-        if kind in message.parts:
-            return []
-        part = _Part(kind, len(message.parts))
-        message.parts[kind] = part
-        return [
-            self._event(
-                "response.content_part.added",
-                item_id=message.item_id,
-                output_index=message.output_index,
-                content_index=part.index,
-                part=part.json(),
-            )
-        ]
+        return message, part, events
 
     def _text(self, kind: str, delta: str) -> list[JSON]:
-        events = self._open_message()
-        message = self._message_or_open()
-        events += self._open_part(message, kind)
-        part = message.parts[kind]
+        message, part, events = self._open_part(kind)
         part.text.append(delta)
         where = {
             "item_id": message.item_id,
@@ -266,14 +262,7 @@ class ResponsesStreamWriter:
             call_id = shape.text(delta, "id") or self._ids.call_id(n)
             call = _Call(self._ids.call(n), len(self._items), call_id, name)
             self._calls[index] = call
-            self._items.append(call)
-            events.append(
-                self._event(
-                    "response.output_item.added",
-                    output_index=call.output_index,
-                    item=call.json("in_progress"),
-                )
-            )
+            events.append(self._add(call))
         else:
             call.name += name
         arguments = shape.text(function, "arguments")
