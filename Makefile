@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test lint ext bench-accuracy clean
+.PHONY: run test lint ext bench-accuracy bench-classify sanitize clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,21 @@ lint: $(VENV)/.test
 bench-accuracy: ext
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/bench_accuracy.py
+
+bench-classify: ext
+	$(PY) bench/bench_classify.py
+
+# The C extension built with ASan/UBSan into the tree, then the differential
+# tests under it (libasan preloaded: the interpreter itself is not built with
+# it). Rebuilds the plain extension afterwards.
+SANITIZE_TESTS := tests/unit/test_native_diff.py tests/unit/test_classify_diff.py \
+	tests/unit/test_classify_bank.py
+sanitize: $(VENV)/.test
+	LLR_SANITIZE=1 $(PY) setup.py --quiet build_ext --inplace --force
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" \
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	$(PY) -m pytest -p no:cacheprovider $(SANITIZE_TESTS); \
+	status=$$?; $(PY) setup.py --quiet build_ext --inplace --force; exit $$status
 
 clean:
 	rm -rf build $(VENV) *.egg-info router/classify/_native*.so .pytest_cache .mypy_cache

@@ -6,6 +6,7 @@ differential tests.
 """
 
 import os
+from pathlib import Path
 
 from setuptools import Extension, setup
 
@@ -14,13 +15,15 @@ if os.environ.get("LLR_NO_EXTENSIONS") != "1":
     compile_args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror"]
     link_args: list[str] = []
     if os.environ.get("LLR_SANITIZE") == "1":
-        san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1"]
+        san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
+        san += ["-fno-omit-frame-pointer", "-O1"]
         compile_args += san
         link_args += san
     ext_modules.append(
         Extension(
             "router.classify._native",
-            sources=["classifier_ext/native.c"],
+            sources=sorted(str(p) for p in Path("classifier_ext").glob("*.c")),
+            depends=sorted(str(p) for p in Path("classifier_ext").glob("*.h")),
             extra_compile_args=compile_args,
             extra_link_args=link_args,
         )

@@ -1,19 +1,42 @@
 /*
- * router.classify._native: the classifier's per-request kernels in C.
+ * router.classify._native: the classifier's per-request hot path in C.
  *
  * Each function is the twin of a pure-Python function in router/classify/
- * (the specification); tests/unit/test_native_diff.py proves they agree on
- * every input they are given. No state, no allocation beyond the return
- * value, no undefined behaviour (built and tested once under ASan/UBSan with
- * LLR_SANITIZE=1).
+ * (the specification); tests/unit/test_native_diff.py and
+ * tests/unit/test_classify_diff.py prove they agree on every input they are
+ * given. No undefined behaviour: `make sanitize` builds with
+ * -fsanitize=address,undefined and runs the differential tests.
+ *
+ * This file holds the module, the token estimate and the Luhn check; see
+ * native.h for the others.
  */
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "native.h"
 
 /* ------------------------------------------------------------------------
  * Luhn checksum                       twin of validators.luhn_ok
  * ------------------------------------------------------------------------ */
+
+int
+llr_luhn(const Py_UCS4 *digits, Py_ssize_t n)
+{
+    int sum = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = digits[n - 1 - i];
+        if (ch < '0' || ch > '9') {
+            return 0;
+        }
+        int d = (int)(ch - '0');
+        if (i % 2 == 1) {
+            d *= 2;
+            if (d > 9) {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    return sum % 10 == 0;
+}
 
 static PyObject *
 native_luhn_ok(PyObject *module, PyObject *arg)
@@ -27,24 +50,13 @@ native_luhn_ok(PyObject *module, PyObject *arg)
     if (n < 13 || n > 19) {
         Py_RETURN_FALSE;
     }
+    Py_UCS4 digits[19];
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
-    int sum = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, n - 1 - i);
-        if (ch < '0' || ch > '9') {
-            Py_RETURN_FALSE;
-        }
-        int d = (int)(ch - '0');
-        if (i % 2 == 1) {
-            d *= 2;
-            if (d > 9) {
-                d -= 9;
-            }
-        }
-        sum += d;
+        digits[i] = PyUnicode_READ(kind, data, i);
     }
-    return PyBool_FromLong(sum % 10 == 0);
+    return PyBool_FromLong(llr_luhn(digits, n));
 }
 
 /* ------------------------------------------------------------------------
@@ -124,41 +136,85 @@ run_units(int cls, long long n, long long non_ascii, int nxt)
     }
 }
 
+/* One loop per storage kind, so the compiler sees the element type. */
+#define ESTIMATE_LOOP(TYPE)                                                  \
+    do {                                                                     \
+        const TYPE *p = (const TYPE *)PyUnicode_DATA(text);                  \
+        for (Py_ssize_t i = 0; i < len; i++) {                               \
+            Py_UCS4 c = p[i];                                                \
+            int k = c < 128 ? ascii_class[c] : char_class(c);                \
+            if (k != cls) {                                                  \
+                if (cls != C_NONE) {                                         \
+                    units += run_units(cls, n, non_ascii, k);                \
+                }                                                            \
+                cls = k;                                                     \
+                n = 0;                                                       \
+                non_ascii = 0;                                               \
+            }                                                                \
+            n++;                                                             \
+            non_ascii += c >= 128 && k == C_WORD;                            \
+        }                                                                    \
+    } while (0)
+
+/* ASCII text: whole runs at a time, no non-ASCII letters to count. */
+static long long
+estimate_ascii(const Py_UCS1 *p, Py_ssize_t len)
+{
+    long long units = 0;
+    Py_ssize_t i = 0;
+    int cls = ascii_class[p[0]];
+    while (i < len) {
+        Py_ssize_t start = i;
+        while (i < len && ascii_class[p[i]] == cls) {
+            i++;
+        }
+        int nxt = i < len ? ascii_class[p[i]] : C_NONE;
+        units += run_units(cls, (long long)(i - start), 0, nxt);
+        cls = nxt;
+    }
+    return units;
+}
+
+long long
+llr_estimate_tokens(PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "estimate_tokens() expects a str");
+        return -1;
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    if (len == 0) {
+        return 0;
+    }
+    long long units = 0, n = 0, non_ascii = 0;
+    int cls = C_NONE;
+    if (PyUnicode_IS_ASCII(text)) {
+        units = estimate_ascii(PyUnicode_1BYTE_DATA(text), len);
+        long long tokens = (units + 50) / 100;
+        return tokens < 1 ? 1 : tokens;
+    }
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        ESTIMATE_LOOP(Py_UCS1);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        ESTIMATE_LOOP(Py_UCS2);
+        break;
+    default:
+        ESTIMATE_LOOP(Py_UCS4);
+        break;
+    }
+    units += run_units(cls, n, non_ascii, C_NONE);
+    long long tokens = (units + 50) / 100;
+    return tokens < 1 ? 1 : tokens;
+}
+
 static PyObject *
 native_estimate_tokens(PyObject *module, PyObject *arg)
 {
     (void)module;
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "estimate_tokens() expects a str");
-        return NULL;
-    }
-    Py_ssize_t len = PyUnicode_GET_LENGTH(arg);
-    if (len == 0) {
-        return PyLong_FromLong(0);
-    }
-    int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    long long units = 0, n = 0, non_ascii = 0;
-    int cls = C_NONE;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        int k = c < 128 ? ascii_class[c] : char_class(c);
-        if (k != cls) {
-            if (cls != C_NONE) {
-                units += run_units(cls, n, non_ascii, k);
-            }
-            cls = k;
-            n = 0;
-            non_ascii = 0;
-        }
-        n++;
-        if (c >= 128 && k == C_WORD) {
-            non_ascii++;
-        }
-    }
-    units += run_units(cls, n, non_ascii, C_NONE);
-    long long tokens = (units + 50) / 100;
-    return PyLong_FromLongLong(tokens < 1 ? 1 : tokens);
+    long long tokens = llr_estimate_tokens(arg);
+    return tokens < 0 ? NULL : PyLong_FromLongLong(tokens);
 }
 
 /* ------------------------------------------------------------------------
@@ -170,15 +226,38 @@ static PyMethodDef native_methods[] = {
      "estimate_tokens(text: str) -> int\n\nLight BPE token estimate."},
     {"luhn_ok", native_luhn_ok, METH_O,
      "luhn_ok(digits: str) -> bool\n\nLuhn check of 13..19 ASCII digits."},
+    {"gather", (PyCFunction)(void (*)(void))llr_gather, METH_FASTCALL,
+     "gather(request, chat: bool) -> (sensitive, task, tokens, items, flags, "
+     "tool_names)\n\n"
+     "Texts and facts of a decoded request (twin of _reference.gather)."},
+    {"count_valid", (PyCFunction)(void (*)(void))llr_count_valid, METH_FASTCALL,
+     "count_valid(kind: int, spans: list[str], limit: int) -> int\n\n"
+     "How many spans pass the span-only check `kind`, counting to `limit`."},
+    {"check_jwt", (PyCFunction)(void (*)(void))llr_check_jwt, METH_FASTCALL,
+     "check_jwt(text: str, start: int) -> bool\n\nTwin of checks.check_jwt."},
+    {"count_fences", llr_count_fences, METH_O,
+     "count_fences(text: str) -> int\n\nLines that open or close a fence."},
     {NULL, NULL, 0, NULL},
+};
+
+static int
+native_exec(PyObject *module)
+{
+    return llr_add_hit_types(module);
+}
+
+static PyModuleDef_Slot native_slots[] = {
+    {Py_mod_exec, native_exec},
+    {0, NULL},
 };
 
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "router.classify._native",
-    .m_doc = "C kernels of the request classifier (twins of the reference).",
+    .m_doc = "C hot path of the request classifier (twins of the reference).",
     .m_size = 0,
     .m_methods = native_methods,
+    .m_slots = native_slots,
 };
 
 PyMODINIT_FUNC

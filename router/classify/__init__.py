@@ -1,20 +1,21 @@
 """Classifier stage: a decoded request (or raw body) in, a `Classification` out.
 
-Picks the implementation once at import: unless `LLR_NO_EXTENSIONS=1`, the C
-kernels in `router.classify._native` (token estimate, Luhn) back the
-reference classifier and `IMPLEMENTATION` is "compiled"; without them the
-pure-Python kernels do and it is "reference" (with one logged warning, unless
-the reference was asked for explicitly).
+Two implementations, both importable (as aiohttp does with its parser):
+`_reference` (pure Python, the specification) and `_compiled` (hyperscan bank
+plus the C extension `router.classify._native`, equal on every input). The
+compiled one is picked once at import unless `LLR_NO_EXTENSIONS=1`; when the
+extension or hyperscan cannot load, the reference is used and one warning
+says why. `IMPLEMENTATION` names the live one ("compiled" or "reference").
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, NamedTuple, Protocol
 
 from router.classify import _reference
 from router.classify.kernels import PY_KERNELS, Kernels
@@ -32,29 +33,55 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 NATIVE_MODULE: Final = "router.classify._native"
+REQUIRED: Final = (NATIVE_MODULE, "hyperscan")
 
 
-@dataclass(frozen=True, slots=True)
-class NativeKernels:
-    """The two kernel functions of the C extension, as a `Kernels`."""
+class Classify(Protocol):
+    def __call__(
+        self,
+        request: ChatRequest | ResponsesRequest,
+        *,
+        config: ClassifierConfig = ...,
+        sensitivity_hint: str | None = ...,
+    ) -> Classification: ...
 
-    estimate_tokens: Callable[[str], int]
-    luhn_ok: Callable[[str], bool]
+
+class Implementation(NamedTuple):
+    """A classifier, the kernels behind it and its name."""
+
+    name: str
+    classify: Classify
+    kernels: Kernels
 
 
-def select_kernels(environ: Mapping[str, str] = os.environ) -> tuple[Kernels, str]:
-    """The kernels to use and the implementation name, per the module doc."""
+REFERENCE: Final = Implementation(
+    "reference", functools.partial(_reference.classify, kernels=PY_KERNELS), PY_KERNELS
+)
+
+
+def select(environ: Mapping[str, str] = os.environ) -> Implementation:
+    """The implementation to use, per the module docstring."""
     if environ.get("LLR_NO_EXTENSIONS") == "1":
-        return PY_KERNELS, "reference"
+        return REFERENCE
     try:
-        native = importlib.import_module(NATIVE_MODULE)
-    except ImportError as exc:
-        log.warning("classifier C extension unavailable (%s); using the reference", exc)
-        return PY_KERNELS, "reference"
-    return NativeKernels(native.estimate_tokens, native.luhn_ok), "compiled"
+        for name in REQUIRED:
+            importlib.import_module(name)
+        from router.classify import _compiled
+
+        compiled = _compiled.load()
+    except Exception as exc:  # any failure to load means the reference, said once
+        log.warning(
+            "compiled classifier unavailable (%s: %s); using the reference",
+            type(exc).__name__,
+            exc,
+        )
+        return REFERENCE
+    return Implementation("compiled", compiled, _compiled.KERNELS)
 
 
-KERNELS, IMPLEMENTATION = select_kernels()
+_SELECTED: Final = select()
+IMPLEMENTATION: Final = _SELECTED.name
+KERNELS: Final = _SELECTED.kernels
 
 
 def classify(
@@ -63,10 +90,8 @@ def classify(
     config: ClassifierConfig = _reference.DEFAULT_CONFIG,
     sensitivity_hint: str | None = None,
 ) -> Classification:
-    """Classify a decoded request with the selected kernels."""
-    return _reference.classify(
-        request, config=config, sensitivity_hint=sensitivity_hint, kernels=KERNELS
-    )
+    """Classify a decoded request with the selected implementation."""
+    return _SELECTED.classify(request, config=config, sensitivity_hint=sensitivity_hint)
 
 
 def classify_json(
@@ -77,6 +102,6 @@ def classify_json(
 ) -> Classification:
     """Decode a chat or responses body (`router.wire.decode_request`, which
     raises msgspec's errors on bad input), then classify it."""
-    return classify(
+    return _SELECTED.classify(
         decode_request(body), config=config, sensitivity_hint=sensitivity_hint
     )

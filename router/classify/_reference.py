@@ -2,7 +2,10 @@
 
 In: a decoded `ChatRequest` or `ResponsesRequest`. Out: a `Classification`.
 Pure and deterministic; the patterns run through Python `re`, token counting
-and the Luhn check through `kernels` so a C extension can stand in for them.
+and the Luhn check through `kernels`. Three stages: `gather` (texts and
+facts), `scan` (pattern counts per scope), `assemble` (the dimensions). The
+compiled implementation (_compiled.py) has twins of the first two and shares
+`assemble`.
 
 Scopes (which text feeds which dimension):
 - sensitivity reads everything that would leave the machine: every message of
@@ -35,11 +38,11 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from router.classify.checks import CHECKS
 from router.classify.kernels import PY_KERNELS, Kernels
-from router.classify.patterns import BANK, RE_FLAGS, Pattern
+from router.classify.patterns import BANK, BY_NAME, RE_FLAGS, Pattern
 from router.classify.types import (
     LEVEL_RANK,
     LEVELS,
@@ -60,8 +63,31 @@ _SEPARATOR: Final = "\n\n"
 _COMPILED: Final = tuple((p, re.compile(p.regex, RE_FLAGS)) for p in BANK)
 _CONTEXT_RX: Final = {p.name: rx for p, rx in _COMPILED if p.group == "context"}
 _TOOL_RX: Final = tuple((p, rx) for p, rx in _COMPILED if p.group == "tool")
-_SENSITIVE_GROUPS: Final = frozenset({"high", "medium"})
-_TASK_GROUPS: Final = frozenset({"code", "reasoning", "time"})
+SENSITIVE_GROUPS: Final = frozenset({"high", "medium"})
+TASK_GROUPS: Final = frozenset({"code", "reasoning", "time"})
+# Facts of a request, as bits of `Gathered.flags`.
+IMAGE: Final = 1
+AUDIO: Final = 2
+SEARCH_TOOL: Final = 4
+CODE_TOOL: Final = 8
+WEB_SEARCH_OPTIONS: Final = 16
+
+
+class Gathered(NamedTuple):
+    """What classification reads from a request besides its patterns.
+
+    `sensitive` and `task` are the texts of the two scopes, joined by a blank
+    line; `tokens` the estimate of the counted texts, before the per-item
+    overhead; `items` the messages, input items and tool definitions;
+    `flags` the facts above. The C twin returns the same fields as a tuple.
+    """
+
+    sensitive: str
+    task: str
+    tokens: int
+    items: int
+    flags: int
+    tool_names: tuple[str, ...]
 
 
 @dataclass
@@ -72,12 +98,8 @@ class _Gathered:
     task: list[str] = field(default_factory=list)
     counted: list[str] = field(default_factory=list)
     items: int = 0
-    image: bool = False
-    audio: bool = False
+    flags: int = 0
     tool_names: list[str] = field(default_factory=list)
-    search_tool: bool = False
-    code_tool: bool = False
-    web_search_options: bool = False
 
     def add(self, text: str | None, *, task: bool, counted: bool = True) -> None:
         if not text:
@@ -93,13 +115,13 @@ class _Gathered:
         self.add(part.refusal, task=task)
         self.add(part.filename, task=False)
         if part.image_url is not None or part.type in ("image_url", "input_image"):
-            self.image = True
+            self.flags |= IMAGE
             url = part.image_url
             url = url.url if url is not None and not isinstance(url, str) else url
             if url and not url.startswith("data:"):
                 self.add(url, task=False, counted=False)
         if part.input_audio is not None or part.type == "input_audio":
-            self.audio = True
+            self.flags |= AUDIO
 
     def add_content(
         self, content: str | list[ContentPart] | None, *, task: bool
@@ -113,9 +135,9 @@ class _Gathered:
     def add_tool(self, tool: Tool) -> None:
         self.items += 1
         if tool.type.startswith("web_search"):
-            self.search_tool = True
+            self.flags |= SEARCH_TOOL
         elif tool.type == "code_interpreter":
-            self.code_tool = True
+            self.flags |= CODE_TOOL
         fn = tool.function
         name = fn.name if fn is not None else tool.name
         self.add_function(
@@ -227,9 +249,8 @@ def scan(text: str, groups: frozenset[str], kernels: Kernels) -> dict[str, int]:
 
 def _fired(counts: dict[str, int]) -> list[Pattern]:
     """The signal-bearing patterns that reached their `min_count`."""
-    return [
-        p for p, _ in _COMPILED if p.signal and counts.get(p.name, 0) >= p.min_count
-    ]
+    fired = (BY_NAME[name] for name, count in counts.items())
+    return [p for p in fired if p.signal and counts[p.name] >= p.min_count]
 
 
 def _family(model: str, task: Task) -> tuple[Family, str]:
@@ -302,8 +323,8 @@ def _sensitivity(
     return level
 
 
-def _task(got: _Gathered, signals: set[str]) -> Task:
-    if got.image:
+def _task(flags: int, signals: set[str]) -> Task:
+    if flags & IMAGE:
         signals.add("task:image_part")
         return "vision"
     if any(s.startswith("code:") for s in signals):
@@ -313,45 +334,59 @@ def _task(got: _Gathered, signals: set[str]) -> Task:
     return "general"
 
 
-def classify(
-    request: ChatRequest | ResponsesRequest,
-    *,
-    config: ClassifierConfig = DEFAULT_CONFIG,
-    sensitivity_hint: str | None = None,
-    kernels: Kernels = PY_KERNELS,
-) -> Classification:
-    """Classify one decoded request (see the module docstring for scopes)."""
+def gather(
+    request: ChatRequest | ResponsesRequest, kernels: Kernels = PY_KERNELS
+) -> Gathered:
+    """The texts and facts of one request (see the module docstring)."""
     got = _Gathered()
     if isinstance(request, ChatRequest):
         _gather_chat(request, got)
         if request.web_search_options is not None:
-            got.web_search_options = True
+            got.flags |= WEB_SEARCH_OPTIONS
     else:
         _gather_responses(request, got)
+    return Gathered(
+        sensitive=_SEPARATOR.join(got.sensitive),
+        task=_SEPARATOR.join(got.task),
+        tokens=sum(kernels.estimate_tokens(t) for t in got.counted),
+        items=got.items,
+        flags=got.flags,
+        tool_names=tuple(got.tool_names),
+    )
 
-    sensitive = _fired(scan(_SEPARATOR.join(got.sensitive), _SENSITIVE_GROUPS, kernels))
-    task_counts = scan(_SEPARATOR.join(got.task), _TASK_GROUPS, kernels)
+
+def assemble(
+    request: ChatRequest | ResponsesRequest,
+    got: Gathered,
+    sensitive_counts: dict[str, int],
+    task_counts: dict[str, int],
+    *,
+    config: ClassifierConfig,
+    sensitivity_hint: str | None,
+) -> Classification:
+    """The classification from the gathered facts and the pattern counts of
+    both scopes (`scan` of the sensitive and of the task text)."""
+    sensitive = _fired(sensitive_counts)
     signals = {p.signal for p in [*sensitive, *_fired(task_counts)]}
     for name in got.tool_names:
         signals.update(p.signal for p, rx in _TOOL_RX if rx.search(name))
-    if got.code_tool:
+    if got.flags & CODE_TOOL:
         signals.add("code:tool")
-    if got.search_tool:
+    if got.flags & SEARCH_TOOL:
         signals.add("task:web_search_tool")
-    if got.web_search_options:
+    if got.flags & WEB_SEARCH_OPTIONS:
         signals.add("task:web_search_options")
 
     sensitivity = _sensitivity(sensitive, request, sensitivity_hint, signals)
-    task = _task(got, signals)
+    task = _task(got.flags, signals)
     modality: Modality = "text"
-    if got.audio:
+    if got.flags & AUDIO:
         signals.add("modality:audio")
-        modality = "multi" if got.image else "audio"
-    elif got.image:
+        modality = "multi" if got.flags & IMAGE else "audio"
+    elif got.flags & IMAGE:
         modality = "image"
 
-    tokens = sum(kernels.estimate_tokens(t) for t in got.counted)
-    tokens += MESSAGE_OVERHEAD * got.items
+    tokens = got.tokens + MESSAGE_OVERHEAD * got.items
     markers = sum(1 for s in signals if s.startswith("reasoning:"))
     blocks = (task_counts.get(FENCE, 0) + 1) // 2
     complexity = _complexity(tokens, markers, blocks, config, signals)
@@ -365,4 +400,23 @@ def classify(
         family=family,
         tokens=tokens,
         signals=tuple(sorted(signals)),
+    )
+
+
+def classify(
+    request: ChatRequest | ResponsesRequest,
+    *,
+    config: ClassifierConfig = DEFAULT_CONFIG,
+    sensitivity_hint: str | None = None,
+    kernels: Kernels = PY_KERNELS,
+) -> Classification:
+    """Classify one decoded request (see the module docstring for scopes)."""
+    got = gather(request, kernels)
+    return assemble(
+        request,
+        got,
+        scan(got.sensitive, SENSITIVE_GROUPS, kernels),
+        scan(got.task, TASK_GROUPS, kernels),
+        config=config,
+        sensitivity_hint=sensitivity_hint,
     )

@@ -1,24 +1,26 @@
 """Classifier stage, pattern bank: every regex the classifier runs, as data.
 
 Out: `BANK`, a tuple of `Pattern` records. The reference compiles them with
-Python `re` (`RE_FLAGS`); the compiled classifier builds one hyperscan database
-from the same records (`HS_FLAG_NAMES`: UTF-8, multiline, leftmost start of
-match). So every regex keeps to the common subset: no backreferences, no
-lookaround, no atomic groups or possessive quantifiers, no `\\Z`; ASCII
-classes only; scoped `(?i:...)` for case-insensitive parts. Start-of-match
-tracking only tolerates short bounded repeats, so patterns are locators (a
-prefix plus a little evidence): the check named in `validator` reads the rest
-of a long token to the right, and proximity (a keyword on the same line before
-a number) is declared with `near`, not written as a wide gap.
+Python `re` (`RE_FLAGS`); the compiled classifier builds its hyperscan
+databases from the same records (bank.py: UTF-8, multiline), and every regex
+also compiles in one database with leftmost start of match (`HS_FLAG_NAMES`,
+checked by a test). So every regex keeps to the common subset: no
+backreferences, no lookaround, no atomic groups or possessive quantifiers, no
+`\\Z`; ASCII classes only; scoped `(?i:...)` for case-insensitive parts.
+Start-of-match tracking only tolerates short bounded repeats, so patterns are
+locators (a prefix plus a little evidence): the check named in `validator`
+reads the rest of a long token to the right, and proximity (a keyword on the
+same line before a number) is declared with `near`, not written as a wide gap.
 
 Matching semantics: the spans are those of Python `re.finditer` (leftmost,
 greedy, non-overlapping, left to right). The hyperscan database answers "does
 this pattern match anywhere in the text" exactly as `re` does (a test checks
 it), so a compiled scan can skip every pattern the database did not report
-and take spans from `re` for the rest. A match counts when its check passes
-and, for `near`, when a match of the named context pattern ends at most
-`window` characters before it starts with none of `gap_stop` in between; a
-signal fires when at least `min_count` matches count.
+and take spans from `re` for the rest, near the ends hyperscan reports
+(located.py). A match counts when its check passes and, for `near`, when a
+match of the named context pattern ends at most `window` characters before it
+starts with none of `gap_stop` in between; a signal fires when at least
+`min_count` matches count.
 """
 
 from __future__ import annotations

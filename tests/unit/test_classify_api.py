@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import types
 
 import msgspec
 import pytest
@@ -12,12 +11,14 @@ import pytest
 import router.classify as classify_pkg
 from router.classify import (
     IMPLEMENTATION,
+    KERNELS,
     NATIVE_MODULE,
+    REFERENCE,
     Classification,
     ClassifierConfig,
     classify,
     classify_json,
-    select_kernels,
+    select,
 )
 from router.classify.kernels import PY_KERNELS
 from router.wire import ChatMessage, ChatRequest
@@ -31,40 +32,58 @@ def test_exports() -> None:
     assert ClassifierConfig().high_tokens == 16000
 
 
+def test_compiled_is_live_when_built() -> None:
+    pytest.importorskip(NATIVE_MODULE)
+    pytest.importorskip("hyperscan")
+    assert IMPLEMENTATION == "compiled"
+    assert KERNELS is not PY_KERNELS
+
+
 def test_explicit_reference_is_quiet(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        kernels, name = select_kernels({"LLR_NO_EXTENSIONS": "1"})
-    assert (kernels, name) == (PY_KERNELS, "reference")
+        implementation = select({"LLR_NO_EXTENSIONS": "1"})
+    assert implementation is REFERENCE
+    assert implementation.name == "reference"
+    assert implementation.kernels is PY_KERNELS
     assert caplog.records == []
 
 
-def test_missing_extension_warns_once(
+@pytest.mark.parametrize("missing", [NATIVE_MODULE, "hyperscan"])
+def test_missing_dependency_warns_once(
+    missing: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # makes the import fail
+    with caplog.at_level(logging.WARNING, logger="router.classify"):
+        implementation = select({})
+    assert implementation is REFERENCE
+    assert len(caplog.records) == 1
+    assert "using the reference" in caplog.records[0].getMessage()
+
+
+def test_failing_bank_warns_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setitem(sys.modules, NATIVE_MODULE, None)  # makes the import fail
+    pytest.importorskip(NATIVE_MODULE)
+    from router.classify import _compiled
+
+    def broken(cache_dir: object = None) -> None:
+        raise RuntimeError("no database")
+
+    monkeypatch.setattr(_compiled, "load", broken)
     with caplog.at_level(logging.WARNING, logger="router.classify"):
-        kernels, name = select_kernels({})
-    assert (kernels, name) == (PY_KERNELS, "reference")
-    assert len(caplog.records) == 1
+        implementation = select({})
+    assert implementation is REFERENCE
+    assert "RuntimeError: no database" in caplog.records[0].getMessage()
 
 
-def test_extension_is_used_when_importable(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = types.ModuleType(NATIVE_MODULE)
-    fake.estimate_tokens = lambda text: 7  # type: ignore[attr-defined]
-    fake.luhn_ok = lambda digits: False  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, NATIVE_MODULE, fake)
-    kernels, name = select_kernels({"LLR_NO_EXTENSIONS": "0"})
-    assert name == "compiled"
-    assert kernels.estimate_tokens("anything") == 7
-
-
-def test_classify_uses_the_selected_kernels() -> None:
+def test_classify_uses_the_selected_implementation() -> None:
     request = ChatRequest(
         model="gpt-4o", messages=[ChatMessage(role="user", content="hi")]
     )
     c = classify(request)
     assert isinstance(c, Classification)
     assert (c.family, c.task, c.sensitivity) == ("gpt", "general", "low")
+    assert c == REFERENCE.classify(request)
 
 
 def test_classify_json_chat() -> None:

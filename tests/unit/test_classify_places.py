@@ -8,8 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.classify._reference import classify
-from router.classify.kernels import Kernels
+from router.classify import Classify
 from router.wire import ChatRequest, ResponsesRequest
 
 SSN = "078-05-1123"
@@ -148,38 +147,40 @@ PLACES = {
 
 
 @pytest.mark.parametrize("place", PLACES)
-def test_sensitive_value_in_each_place_pins(place: str, kernels: Kernels) -> None:
-    c = classify(PLACES[place], kernels=kernels)
+def test_sensitive_value_in_each_place_pins(place: str, classifier: Classify) -> None:
+    c = classifier(PLACES[place])
     assert c.sensitivity == "high"
     assert "pii:ssn" in c.signals
 
 
-def test_data_url_payloads_are_not_scanned(kernels: Kernels) -> None:
+def test_data_url_payloads_are_not_scanned(classifier: Classify) -> None:
     payload = f"data:image/png;base64,AAAA{CARD_DIGITS}AAAA{SSN}"
     request = chat(
         [{"role": "user", "content": [
             {"type": "text", "text": "what is in this picture?"},
             {"type": "image_url", "image_url": {"url": payload}}]}]
     )  # fmt: skip
-    c = classify(request, kernels=kernels)
+    c = classifier(request)
     assert c.sensitivity == "low"
     assert c.task == "vision"
 
 
-def test_responses_data_url_and_file_data_are_not_scanned(kernels: Kernels) -> None:
+def test_responses_data_url_and_file_data_are_not_scanned(classifier: Classify) -> None:
     request = responses(
         [{"role": "user", "content": [
             {"type": "input_image", "image_url": f"data:image/png;base64,{SSN}"},
             {"type": "input_file", "filename": "scan.pdf", "file_data": SSN}]}]
     )  # fmt: skip
-    assert classify(request, kernels=kernels).sensitivity == "low"
+    assert classifier(request).sensitivity == "low"
 
 
-def test_sensitive_system_prompt_does_not_make_the_task_code(kernels: Kernels) -> None:
+def test_sensitive_system_prompt_does_not_make_the_task_code(
+    classifier: Classify,
+) -> None:
     system = "Answer with ```python fences```.\n```\ndef f():\n    pass\n```"
     request = chat(
         [{"role": "system", "content": system}, {"role": "user", "content": "hi"}]
     )
-    c = classify(request, kernels=kernels)
+    c = classifier(request)
     assert c.task == "general"
     assert c.complexity == "low"

@@ -14,8 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.classify._reference import classify
-from router.classify.kernels import PY_KERNELS, Kernels
+from router.classify import REFERENCE, Classify
 from router.classify.types import Classification
 from router.wire import ChatMessage, ChatRequest
 
@@ -27,16 +26,16 @@ CASES = [
 ]
 
 
-def run(text: str, kernels: Kernels) -> Classification:
+def run(text: str, classifier: Classify) -> Classification:
     request = ChatRequest(
         model="auto", messages=[ChatMessage(role="user", content=text)]
     )
-    return classify(request, kernels=kernels)
+    return classifier(request)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["text"][:40])
-def test_pii_cases(case: dict[str, Any], kernels: Kernels) -> None:
-    c = run(case["text"], kernels)
+def test_pii_cases(case: dict[str, Any], classifier: Classify) -> None:
+    c = run(case["text"], classifier)
     assert c.sensitivity == case["level"], c.signals
     assert set(case.get("signals", [])) <= set(c.signals)
     assert not set(case.get("absent", [])) & set(c.signals)
@@ -141,21 +140,23 @@ NEGATIVES = [
 
 
 @pytest.mark.parametrize(("text", "signal"), POSITIVES, ids=lambda x: str(x)[:24])
-def test_credentials_pin(text: str, signal: str, kernels: Kernels) -> None:
-    c = run(text, kernels)
+def test_credentials_pin(text: str, signal: str, classifier: Classify) -> None:
+    c = run(text, classifier)
     assert c.sensitivity == "high"
     assert signal in c.signals
 
 
 @pytest.mark.parametrize("text", NEGATIVES, ids=lambda x: x[:24])
-def test_placeholders_and_lookalikes_do_not_pin(text: str, kernels: Kernels) -> None:
-    c = run(text, kernels)
+def test_placeholders_and_lookalikes_do_not_pin(
+    text: str, classifier: Classify
+) -> None:
+    c = run(text, classifier)
     assert c.sensitivity != "high", c.signals
 
 
 @pytest.mark.parametrize(("text", "signal"), POSITIVES, ids=lambda x: str(x)[:24])
 def test_signals_and_output_never_carry_the_secret(text: str, signal: str) -> None:
-    c = run(text, PY_KERNELS)
+    c = run(text, REFERENCE.classify)
     encoded = msgspec.json.encode(c).decode()
     for piece in ("LALEMEL33243OLIB", "Tr0ub4dor", "S3cr3tPw", "P@ssw0rd", "T3BlbkFJ"):
         assert piece not in encoded

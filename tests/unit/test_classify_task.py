@@ -8,8 +8,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.classify._reference import MESSAGE_OVERHEAD, classify
-from router.classify.kernels import Kernels
+from router.classify import Classify
+from router.classify._reference import MESSAGE_OVERHEAD
+from router.classify.tokens import estimate_tokens
 from router.classify.types import Classification, ClassifierConfig
 from router.wire import ChatRequest, ResponsesRequest
 
@@ -28,8 +29,8 @@ def responses(input_: Any, **extra: Any) -> ResponsesRequest:
     )
 
 
-def run(content: Any, kernels: Kernels, **extra: Any) -> Classification:
-    return classify(chat(content, **extra), kernels=kernels)
+def run(content: Any, classifier: Classify, **extra: Any) -> Classification:
+    return classifier(chat(content, **extra))
 
 
 CODE = {
@@ -73,15 +74,15 @@ GENERAL = {
 
 
 @pytest.mark.parametrize("name", CODE)
-def test_code(name: str, kernels: Kernels) -> None:
-    c = run(CODE[name], kernels)
+def test_code(name: str, classifier: Classify) -> None:
+    c = run(CODE[name], classifier)
     assert c.task == "code", c.signals
     assert any(s.startswith("code:") for s in c.signals)
 
 
 @pytest.mark.parametrize("name", GENERAL)
-def test_english_words_alone_are_not_code(name: str, kernels: Kernels) -> None:
-    c = run(GENERAL[name], kernels)
+def test_english_words_alone_are_not_code(name: str, classifier: Classify) -> None:
+    c = run(GENERAL[name], classifier)
     assert c.task == "general", c.signals
 
 
@@ -91,27 +92,27 @@ def test_english_words_alone_are_not_code(name: str, kernels: Kernels) -> None:
      {"type": "function", "function": {"name": "execute_python"}},
      {"type": "function", "function": {"name": "code_interpreter"}}],
 )  # fmt: skip
-def test_coding_tools_make_code(tool: dict[str, Any], kernels: Kernels) -> None:
-    c = run("Add 2 and 2.", kernels, tools=[tool])
+def test_coding_tools_make_code(tool: dict[str, Any], classifier: Classify) -> None:
+    c = run("Add 2 and 2.", classifier, tools=[tool])
     assert c.task == "code" and "code:tool" in c.signals
 
 
-def test_responses_code_interpreter_tool(kernels: Kernels) -> None:
+def test_responses_code_interpreter_tool(classifier: Classify) -> None:
     request = responses("Add 2 and 2.", tools=[{"type": "code_interpreter"}])
-    assert classify(request, kernels=kernels).task == "code"
+    assert classifier(request).task == "code"
 
 
 IMAGE_PART = {"type": "image_url", "image_url": {"url": "https://x.test/cat.png"}}
 AUDIO_PART = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
 
 
-def test_vision_wins_over_code(kernels: Kernels) -> None:
-    c = run([{"type": "text", "text": CODE["fence"]}, IMAGE_PART], kernels)
+def test_vision_wins_over_code(classifier: Classify) -> None:
+    c = run([{"type": "text", "text": CODE["fence"]}, IMAGE_PART], classifier)
     assert (c.task, c.modality, c.family) == ("vision", "image", "gemma")
     assert "task:image_part" in c.signals
 
 
-def test_responses_input_image_is_vision(kernels: Kernels) -> None:
+def test_responses_input_image_is_vision(classifier: Classify) -> None:
     request = responses(
         [
             {
@@ -122,7 +123,7 @@ def test_responses_input_image_is_vision(kernels: Kernels) -> None:
             }
         ]
     )
-    c = classify(request, kernels=kernels)
+    c = classifier(request)
     assert (c.task, c.modality) == ("vision", "image")
 
 
@@ -131,8 +132,10 @@ def test_responses_input_image_is_vision(kernels: Kernels) -> None:
     [([{"type": "text", "text": "hi"}], "text"), ([IMAGE_PART], "image"),
      ([AUDIO_PART], "audio"), ([IMAGE_PART, AUDIO_PART], "multi")],
 )  # fmt: skip
-def test_modality(parts: list[dict[str, Any]], modality: str, kernels: Kernels) -> None:
-    assert run(parts, kernels).modality == modality
+def test_modality(
+    parts: list[dict[str, Any]], modality: str, classifier: Classify
+) -> None:
+    assert run(parts, classifier).modality == modality
 
 
 @pytest.mark.parametrize(
@@ -141,29 +144,31 @@ def test_modality(parts: list[dict[str, Any]], modality: str, kernels: Kernels) 
      "What is the current price of bitcoin?", "Who won the game last night?",
      "What happened in the markets this week?", "Search the web for cheap flights"],
 )  # fmt: skip
-def test_time_bound_questions_are_web_search(text: str, kernels: Kernels) -> None:
-    c = run(text, kernels)
+def test_time_bound_questions_are_web_search(text: str, classifier: Classify) -> None:
+    c = run(text, classifier)
     assert c.task == "web_search", c.signals
 
 
-def test_search_tools_are_web_search(kernels: Kernels) -> None:
+def test_search_tools_are_web_search(classifier: Classify) -> None:
     for tool in ("web_search", "web_search_preview"):
         request = responses("Find flights to Oslo", tools=[{"type": tool}])
-        assert classify(request, kernels=kernels).task == "web_search"
-    c = run("Find flights to Oslo", kernels, web_search_options={})
+        assert classifier(request).task == "web_search"
+    c = run("Find flights to Oslo", classifier, web_search_options={})
     assert c.task == "web_search" and "task:web_search_options" in c.signals
     tool = {"type": "function", "function": {"name": "web_search"}}
-    c = run("Find flights to Oslo", kernels, tools=[tool])
+    c = run("Find flights to Oslo", classifier, tools=[tool])
     assert c.task == "web_search" and "task:web_search_tool" in c.signals
 
 
-def test_precedence_code_over_web_search(kernels: Kernels) -> None:
-    c = run("Write a Python function that fetches today's weather", kernels)
+def test_precedence_code_over_web_search(classifier: Classify) -> None:
+    c = run("Write a Python function that fetches today's weather", classifier)
     assert c.task == "code"
 
 
-def test_not_time_bound(kernels: Kernels) -> None:
-    assert run("I went to the gym this week and felt great.", kernels).task == "general"
+def test_not_time_bound(classifier: Classify) -> None:
+    assert (
+        run("I went to the gym this week and felt great.", classifier).task == "general"
+    )
 
 
 @pytest.mark.parametrize(
@@ -178,64 +183,66 @@ def test_not_time_bound(kernels: Kernels) -> None:
      ("claude-3-opus", "llama", "task"), ("mistral-large", "llama", "task"),
      ("qwen2.5:7b", "llama", "task")],
 )  # fmt: skip
-def test_family(model: str, family: str, source: str, kernels: Kernels) -> None:
-    c = run("Tell me a joke.", kernels, model=model)
+def test_family(model: str, family: str, source: str, classifier: Classify) -> None:
+    c = run("Tell me a joke.", classifier, model=model)
     assert c.family == family
     assert f"family:{source}" in c.signals
 
 
-def test_family_from_task(kernels: Kernels) -> None:
-    assert run(CODE["def line"], kernels).family == "qwen-coder"
-    assert run(CODE["def line"], kernels, model="mystery-model").family == "qwen-coder"
-    assert run([IMAGE_PART], kernels).family == "gemma"
+def test_family_from_task(classifier: Classify) -> None:
+    assert run(CODE["def line"], classifier).family == "qwen-coder"
+    assert (
+        run(CODE["def line"], classifier, model="mystery-model").family == "qwen-coder"
+    )
+    assert run([IMAGE_PART], classifier).family == "gemma"
 
 
-def test_one_line_question_is_low(kernels: Kernels) -> None:
-    assert run("What is the capital of France?", kernels).complexity == "low"
+def test_one_line_question_is_low(classifier: Classify) -> None:
+    assert run("What is the capital of France?", classifier).complexity == "low"
 
 
-def test_long_request_is_high(kernels: Kernels) -> None:
+def test_long_request_is_high(classifier: Classify) -> None:
     text = "The committee reviewed the annual budget in detail. " * 2500
-    c = run(text, kernels)
+    c = run(text, classifier)
     assert c.tokens >= 16000
     assert c.complexity == "high" and "complexity:tokens" in c.signals
 
 
-def test_reasoning_markers(kernels: Kernels) -> None:
+def test_reasoning_markers(classifier: Classify) -> None:
     assert (
-        run("Prove that there are infinitely many primes.", kernels).complexity
+        run("Prove that there are infinitely many primes.", classifier).complexity
         == "medium"
     )
     three = "Prove the bound, derive the constant, and explain step by step."
-    c = run(three, kernels)
+    c = run(three, classifier)
     assert c.complexity == "high"
     assert {"reasoning:prove", "reasoning:derive", "reasoning:step_by_step"} <= set(
         c.signals
     )
 
 
-def test_numbered_sub_questions(kernels: Kernels) -> None:
-    c = run(CODE_SAMPLES[13], kernels)
+def test_numbered_sub_questions(classifier: Classify) -> None:
+    c = run(CODE_SAMPLES[13], classifier)
     assert "reasoning:numbered" in c.signals and c.complexity == "medium"
     two = "1. first question\n2. second question"
-    assert "reasoning:numbered" not in run(two, kernels).signals
+    assert "reasoning:numbered" not in run(two, classifier).signals
 
 
-def test_code_blocks_raise_complexity(kernels: Kernels) -> None:
+def test_code_blocks_raise_complexity(classifier: Classify) -> None:
     block = "```\nx = 1\n```\n"
-    assert run(block, kernels).complexity == "low"
-    assert run(block * 2, kernels).complexity == "medium"
-    c = run(block * 5, kernels)
+    assert run(block, classifier).complexity == "low"
+    assert run(block * 2, classifier).complexity == "medium"
+    c = run(block * 5, classifier)
     assert c.complexity == "high" and "complexity:code_blocks" in c.signals
 
 
-def test_config_thresholds(kernels: Kernels) -> None:
+def test_config_thresholds(classifier: Classify) -> None:
     config = ClassifierConfig(medium_tokens=5, high_tokens=10)
     request = chat("one two three four five six seven eight nine ten eleven")
-    assert classify(request, config=config, kernels=kernels).complexity == "high"
+    assert classifier(request, config=config).complexity == "high"
 
 
-def test_token_count_includes_overhead_and_every_text(kernels: Kernels) -> None:
+def test_token_count_includes_overhead_and_every_text(classifier: Classify) -> None:
     request = msgspec.convert(
         {"model": "auto",
          "messages": [{"role": "system", "content": "Be brief."},
@@ -245,10 +252,10 @@ def test_token_count_includes_overhead_and_every_text(kernels: Kernels) -> None:
         ChatRequest,
     )  # fmt: skip
     expected = sum(
-        kernels.estimate_tokens(t)
+        estimate_tokens(t)
         for t in ("Be brief.", "hello world", "lookup", "Find a row.")
     )
-    assert classify(request, kernels=kernels).tokens == expected + 3 * MESSAGE_OVERHEAD
+    assert classifier(request).tokens == expected + 3 * MESSAGE_OVERHEAD
 
 
 @pytest.mark.parametrize(
@@ -267,26 +274,24 @@ def test_hints_raise(
     header: str | None,
     level: str,
     signals: set[str],
-    kernels: Kernels,
+    classifier: Classify,
 ) -> None:
     request = chat("What is the capital of France?", metadata=metadata)
-    c = classify(request, sensitivity_hint=header, kernels=kernels)
+    c = classifier(request, sensitivity_hint=header)
     assert c.sensitivity == level
     assert {s for s in c.signals if s.startswith("hint:")} == signals
 
 
-def test_hints_never_lower(kernels: Kernels) -> None:
+def test_hints_never_lower(classifier: Classify) -> None:
     request = chat("SSN 078-05-1123", metadata={"sensitivity": "low"})
-    c = classify(request, sensitivity_hint="low", kernels=kernels)
+    c = classifier(request, sensitivity_hint="low")
     assert c.sensitivity == "high"
-    medium = classify(
-        chat("mail a@example.org"), sensitivity_hint="low", kernels=kernels
-    )
+    medium = classifier(chat("mail a@example.org"), sensitivity_hint="low")
     assert medium.sensitivity == "medium"
 
 
-def test_signals_sorted_unique_and_deterministic(kernels: Kernels) -> None:
+def test_signals_sorted_unique_and_deterministic(classifier: Classify) -> None:
     text = CODE_SAMPLES[14] + "\n" + CODE_SAMPLES[15] + "\n" + CODE["fence"]
-    first = run(text, kernels)
+    first = run(text, classifier)
     assert list(first.signals) == sorted(set(first.signals))
-    assert run(text, kernels) == first
+    assert run(text, classifier) == first

@@ -1,4 +1,7 @@
-"""The C kernels agree with their pure-Python twins on every input tried.
+"""The C functions agree with their pure-Python twins on every input tried:
+token estimate, Luhn, the span-only checks, the JWT check, the fence count,
+plus the scan buffer and the match collector hyperscan reports into. (The
+gather twin is compared in test_classify_diff.py, request by request.)
 
 Seeded generators plus hypothesis over arbitrary Unicode, in the spirit of
 uvloop running every test on both loops. Skipped when the extension was not
@@ -8,6 +11,7 @@ built (LLR_NO_EXTENSIONS=1 at build time).
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -79,3 +83,161 @@ def test_type_errors() -> None:
         native.luhn_ok(b"4111111111111111")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         native.estimate_tokens(None)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- span checks
+
+SPAN_ALPHABETS = ["0123456789 -", "0123456789-.", "GBDE0123456789 -AZ", "9876543210 ./"]
+
+
+def span_cases(rng: random.Random) -> list[str]:
+    cases = [
+        "4111 1111 1111 1111", "4111-1111-1111-1111", "4111 1111-1111 1111",
+        "378282246310005", "6011000990139424", "1234 5678 9012 3456",
+        "GB82 WEST 1234 5698 7654 32", "DE89370400440532013000", "NO9386011117947",
+        "078-05-1123", "666-05-1123", "912-70-1234", "900-49-1234", "12345",
+        "11111", "+44 20 7946 0958", "03/04/1990", "12th March 1980", "31 12 99",
+        "٤١١١١١١١١١١١١١١١", "４１１１", "",
+    ]  # fmt: skip
+    for _ in range(6000):
+        alphabet = rng.choice(SPAN_ALPHABETS)
+        cases.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))))
+    return cases
+
+
+@pytest.mark.parametrize("kind", range(7))
+def test_span_checks_seeded(kind: int) -> None:
+    from router.classify._compiled import KERNELS, SPAN_CHECKS
+    from router.classify.checks import CHECKS
+
+    check = CHECKS[SPAN_CHECKS[kind]]
+    for span in span_cases(random.Random(kind)):
+        want = check(span, 0, len(span), KERNELS)
+        assert native.count_valid(kind, [span], 1) == want, repr(span)
+    assert native.count_valid(kind, ["x", "4111111111111111"] * 3, 2) <= 2
+
+
+def test_span_tables_match_the_validators() -> None:
+    from router.classify.checks import check_card, check_iban
+
+    for country, length in validators.IBAN_LENGTHS.items():
+        body = country + "00" + "0" * (length - 4)
+        for digits in range(100):
+            iban = body[:2] + f"{digits:02d}" + body[4:]
+            assert native.count_valid(1, [iban], 1) == check_iban(
+                iban,
+                0,
+                len(iban),
+                validators,  # type: ignore[arg-type]
+            )
+    heads = {0, 9999}
+    for lo, hi, _ in validators._CARD_RANGES:
+        scale = 10 ** (4 - len(str(lo)))
+        for edge in (lo * scale, (hi + 1) * scale - 1):
+            heads.update({edge - 1, edge, edge + 1})
+    for head in sorted(h for h in heads if 0 <= h <= 9999):
+        for length in range(12, 20):
+            digits = f"{head:04d}" + "0" * (length - 4)
+            digits = digits[:-1] + str(
+                next(d for d in range(10) if validators.luhn_ok(digits[:-1] + str(d)))
+                if length >= 13
+                else 0
+            )
+            assert native.count_valid(0, [digits], 1) == check_card(
+                digits,
+                0,
+                len(digits),
+                validators,  # type: ignore[arg-type]
+            ), digits
+
+
+@settings(max_examples=800, deadline=None, derandomize=True)
+@given(
+    st.text(alphabet="eyJhbGciOiJIUzI1NiJ9.-_xX0 \n", max_size=60), st.integers(0, 5)
+)
+def test_jwt_any_text(text: str, start: int) -> None:
+    from router.classify.checks import check_jwt
+
+    start = min(start, len(text))
+    want = check_jwt(text, start, start, validators)  # type: ignore[arg-type]
+    assert native.check_jwt(text, start) == want
+
+
+def test_jwt_real_headers() -> None:
+    import base64
+
+    for header in (b'{"alg":"HS256"}', b' {"typ":"JWT"} ', b'{"x":1}', b"[]", b"{"):
+        segment = base64.urlsafe_b64encode(header).decode().rstrip("=")
+        text = f"{segment}.eyJzdWIiOiIxIn0.sig"
+        from router.classify.checks import check_jwt
+
+        want = check_jwt(text, 0, 0, validators)  # type: ignore[arg-type]
+        assert native.check_jwt(text, 0) == want
+
+
+FENCE_RX = re.compile(r"^[ \t]{0,3}(?:```|~~~)", re.ASCII | re.MULTILINE)
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(st.text(alphabet=" \t\n`~x中", max_size=80))
+def test_fences_any_text(text: str) -> None:
+    assert native.count_fences(text) == len(FENCE_RX.findall(text))
+
+
+# ------------------------------------------------------ scan buffer and hits
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.text())
+def test_utf8_buffer(text: str) -> None:
+    want = text.encode("utf-8", "surrogatepass")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        want = "".join(
+            "\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text
+        ).encode()
+    buffer = native.Utf8(text)
+    assert bytes(memoryview(buffer)) == want  # type: ignore[arg-type]
+    assert len(buffer) == len(want)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(min_size=1), st.lists(st.tuples(st.integers(0, 3), st.integers(0, 400))))
+def test_hits_collect(text: str, reports: list[tuple[int, int]]) -> None:
+    data = native.Utf8(text)
+    size = len(bytes(memoryview(data)))  # type: ignore[arg-type]
+    starts = [len(text[:i].encode("utf-8", "replace")) for i in range(len(text) + 1)]
+    reports = [(i, starts[min(e, len(text))]) for i, e in reports if e <= size]
+    hits = native.Hits(len(reports))
+    for pid, end in reports:
+        assert hits(pid, 0, end, 0, None) is None
+    want: dict[int, list[int]] = {}
+    for pid, end in sorted(set(reports), key=lambda r: (r[1], r[0])):
+        want.setdefault(pid, []).append(starts.index(end))
+    assert hits.collect(text) == want
+    tally: dict[int, int] = {}
+    for pid, _ in reports:
+        tally[pid] = tally.get(pid, 0) + 1
+    assert hits(0, 0, 0, 0, None) is True  # past the cap: halt
+    assert hits.collect(text) is None
+    assert hits.tally() == tally
+
+
+def test_hits_and_buffers_reject_bad_input() -> None:
+    with pytest.raises(TypeError):
+        native.Utf8(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        native.Hits(4)(1)  # type: ignore[call-arg]
+    with pytest.raises(ValueError):
+        native.Hits(4)(1, 0, -3, 0, None)
+    with pytest.raises(OverflowError):
+        native.Hits(4)(-1, 0, 3, 0, None)
+    with pytest.raises(TypeError):
+        native.count_valid(0, ["4111"], "1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        native.count_valid(9, [], 1)
+    with pytest.raises(ValueError):
+        native.check_jwt("eyJ", 9)
+    with pytest.raises(AttributeError):  # as the reference's gather raises
+        native.gather(object(), True)
+    with pytest.raises(TypeError):
+        native.gather(object())  # type: ignore[call-arg]

@@ -1,0 +1,57 @@
+/*
+ * router.classify._native: declarations shared by the extension's sources.
+ *
+ * native.c   module, token estimate, Luhn
+ * gather.c   texts and facts of a decoded request   (twin of _reference.gather)
+ * tools.c    the tool definitions part of it         (gather.h is shared)
+ * fields.c   fast field reads for gather.c
+ * spans.c    span-only validators                    (twins of checks.py)
+ * shapes.c   JWT check, code-fence count             (twins of checks.py)
+ * hits.c     hyperscan match collector, scan buffer
+ */
+
+#ifndef LLR_NATIVE_H
+#define LLR_NATIVE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* A str's code points, read with AT(span, i). */
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t len;
+} Span;
+
+#define AT(s, i) PyUnicode_READ((s)->kind, (s)->data, (i))
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+
+/* native.c: the token estimate of one str (tokens.estimate_tokens), -1 on
+ * error with an exception set. */
+long long llr_estimate_tokens(PyObject *text);
+
+/* native.c: Luhn checksum over `n` ASCII digits (validators.luhn_ok). */
+int llr_luhn(const Py_UCS4 *digits, Py_ssize_t n);
+
+/* fields.c: getattr(obj, f->name) with a per-field descriptor cache. */
+typedef struct {
+    const char *name;
+    PyObject *interned;
+    PyTypeObject *type;
+    PyObject *descr;
+} LlrField;
+
+PyObject *llr_get(PyObject *obj, LlrField *f);
+
+/* gather.c */
+PyObject *llr_gather(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* spans.c, shapes.c */
+PyObject *llr_count_valid(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *llr_check_jwt(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *llr_count_fences(PyObject *module, PyObject *text);
+
+/* hits.c: adds the types Hits and Utf8 to the module; 0 or -1. */
+int llr_add_hit_types(PyObject *module);
+
+#endif

@@ -1,0 +1,262 @@
+"""Classifier stage, compiled implementation: a decoded request in, the same
+`Classification` as `_reference.classify` out, on every input.
+
+The per-request work moves out of Python; what decides stays shared:
+
+1. `_native.gather` (C twin of `_reference.gather`) walks the Structs once:
+   both scopes' texts, the token estimate, the facts.
+2. One hyperscan scan per distinct scope text (bank.py) says which patterns
+   match it at all and where the positioned ones' matches end. Only the
+   patterns present are counted: a presence-only one counts 1 without `re`;
+   the fence count is C; a `near` pattern whose context is absent counts 0;
+   one whose signal already fired in the scope adds nothing and is skipped.
+3. The rest take their matches from `re`, as the reference's `scan` does,
+   but searched only where hyperscan says a match ends (`located.Matches`):
+   the spans, checks and `near` windows are the reference's.
+4. `_reference.assemble` turns the counts into the `Classification`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+
+from router.classify import _native
+from router.classify._reference import (
+    DEFAULT_CONFIG,
+    SENSITIVE_GROUPS,
+    TASK_GROUPS,
+    Gathered,
+    _near,
+    assemble,
+)
+from router.classify.bank import FENCE, SCOPES, Bank, needs_positions, scanned
+from router.classify.checks import CHECKS
+from router.classify.kernels import Kernels
+from router.classify.located import Matches
+from router.classify.patterns import BANK, RE_FLAGS, Pattern
+from router.classify.types import Classification, ClassifierConfig
+from router.wire import ChatRequest, ResponsesRequest
+
+# The span-only checks of checks.py, by their index in the C `count_valid`.
+SPAN_CHECKS: Final = ("card", "iban", "ssn", "itin", "phone_intl", "date", "medical_id")
+
+SpanCheck = Callable[[str, int, int], bool]
+
+
+class NativeKernels(NamedTuple):
+    """The kernels of the C extension, as a `Kernels`."""
+
+    estimate_tokens: Callable[[str], int]
+    luhn_ok: Callable[[str], bool]
+
+
+KERNELS: Final[Kernels] = NativeKernels(_native.estimate_tokens, _native.luhn_ok)
+
+
+class Plan(NamedTuple):
+    """How to count one pattern of the bank (BANK[at]): its compiled regex,
+    longest match, check, the BANK index of its `near` context (-1) and the
+    index of its span-only check in `SPAN_CHECKS` (-1)."""
+
+    at: int
+    pattern: Pattern
+    rx: re.Pattern[str]
+    width: int
+    check: SpanCheck | None
+    context: int
+    span_kind: int
+
+
+def _span_check(kind: int) -> SpanCheck:
+    return lambda text, start, end: _native.count_valid(kind, [text[start:end]], 1) > 0
+
+
+def _python_check(name: str) -> SpanCheck:
+    check = CHECKS[name]
+    return lambda text, start, end: check(text, start, end, KERNELS)
+
+
+def _check(validator: str | None) -> SpanCheck | None:
+    if validator is None:
+        return None
+    if validator in SPAN_CHECKS:
+        return _span_check(SPAN_CHECKS.index(validator))
+    if validator == "jwt":
+        return lambda text, start, end: _native.check_jwt(text, start)
+    return _python_check(validator)
+
+
+def _longest(regex: str) -> int:
+    """The longest match of a bounded regex, from `re`'s own parser."""
+    parser: Any = importlib.import_module("re._parser")
+    return int(parser.parse(regex, RE_FLAGS).getwidth()[1])
+
+
+def _plans(groups: frozenset[str]) -> tuple[Plan, ...]:
+    """The patterns of `groups`: presence-only ones first (they are cheap and
+    may fire a signal that makes a costly one moot), in BANK order."""
+    index = {p.name: i for i, p in enumerate(BANK)}
+    plans = [
+        Plan(
+            i,
+            p,
+            re.compile(p.regex, RE_FLAGS),
+            _longest(p.regex),
+            _check(p.validator),
+            index[p.near] if p.near is not None else -1,
+            SPAN_CHECKS.index(p.validator) if p.validator in SPAN_CHECKS else -1,
+        )
+        for i, p in enumerate(BANK)
+        if p.group in groups or p.group == "context"
+    ]
+    return tuple(sorted(plans, key=lambda plan: needs_positions(plan.pattern)))
+
+
+_ALL_PLANS: Final = _plans(SENSITIVE_GROUPS | TASK_GROUPS)
+_SCANNED: Final = {scope: tuple(scanned(p, scope) for p in BANK) for scope in SCOPES}
+_PLAN_BY_INDEX: Final = {plan.at: plan for plan in _ALL_PLANS}
+# Position in _ALL_PLANS (presence-only first) per BANK index, by scope.
+SENSITIVE_ORDER: Final = {
+    p.at: k for k, p in enumerate(_ALL_PLANS) if p.pattern.group in SENSITIVE_GROUPS
+}
+TASK_ORDER: Final = {
+    p.at: k for k, p in enumerate(_ALL_PLANS) if p.pattern.group in TASK_GROUPS
+}
+
+
+class _Scope:
+    """One scope's text, its hyperscan buffer and what hyperscan said of it:
+    the patterns present and, unless the scan gave up, every end of the
+    matches of the patterns the scope's scan database collects."""
+
+    def __init__(self, bank: Bank, name: str, text: str) -> None:
+        self.bank = bank
+        self.text = text
+        self.buffer = _native.Utf8(text)
+        found, self.flooded = bank.scan(name, self.buffer, text)
+        # Per BANK index: whether the scan collected every end (it gave up: none).
+        self.collected = _SCANNED[name] if found is not None else None
+        self.found = found or {}
+        self.present = (
+            found.keys() if found is not None else bank.present(name, self.buffer, text)
+        )
+        self.contexts: dict[int, Matches] = {}
+        self.scanned: dict[int, list[int] | None] = {}
+
+    def ends(self, index: int) -> list[int] | None:
+        """Every end of BANK[index]'s matches (None: too many to collect)."""
+        if self.collected is not None and self.collected[index]:
+            return self.found.get(index, [])
+        if index in self.flooded:
+            return None
+        if index not in self.scanned:
+            self.scanned[index] = self.bank.ends(index, self.buffer, self.text)
+        return self.scanned[index]
+
+    def near(self, plan: Plan, start: int) -> bool:
+        """The reference's `_near` for a match of `plan` at `start`."""
+        context = self.contexts.get(plan.context)
+        if context is None:
+            of = _PLAN_BY_INDEX[plan.context]
+            ends = self.ends(plan.context)
+            context = self.contexts[plan.context] = Matches(
+                of.rx, self.text, ends, of.width
+            )
+        end = context.last_end(start, plan.pattern.window)
+        return end is not None and _near(self.text, start, plan.pattern, [end])
+
+    def count(self, plan: Plan) -> int:
+        """The reference's count of one pattern present in the text."""
+        p = plan.pattern
+        if p.name == FENCE:
+            return _native.count_fences(self.text)
+        if not needs_positions(p):
+            return 1
+        if plan.context >= 0 and plan.context not in self.present:
+            return 0
+        ends = self.ends(plan.at)
+        if ends is None and plan.span_kind >= 0 and plan.context < 0:
+            spans = plan.rx.findall(self.text)
+            return _native.count_valid(plan.span_kind, spans, p.min_count)
+        near = self.ends(plan.context) if plan.context >= 0 else None
+        matches = Matches(plan.rx, self.text, ends, plan.width)
+        count = 0
+        for start, end in matches.spans(near, p.window):
+            if plan.check is not None and not plan.check(self.text, start, end):
+                continue
+            if plan.context >= 0 and not self.near(plan, start):
+                continue
+            count += 1
+            if count >= p.min_count:
+                break
+        return count
+
+
+def _counts(scope: _Scope, order: dict[int, int]) -> dict[str, int]:
+    """Pattern name -> count for the scope's patterns, as `_reference.scan`
+    would give them, less those whose signal had already fired."""
+    counts: dict[str, int] = {}
+    fired: set[str] = set()
+    for k in sorted(order[i] for i in scope.present if i in order):
+        plan = _ALL_PLANS[k]
+        p = plan.pattern
+        if p.signal in fired and p.name != FENCE:
+            continue
+        count = scope.count(plan)
+        if count:
+            counts[p.name] = count
+            if count >= p.min_count:
+                fired.add(p.signal)
+    return counts
+
+
+def classify_with(
+    bank: Bank,
+    request: ChatRequest | ResponsesRequest,
+    *,
+    config: ClassifierConfig = DEFAULT_CONFIG,
+    sensitivity_hint: str | None = None,
+) -> Classification:
+    """Classify one decoded request with the given bank."""
+    got = Gathered._make(_native.gather(request, isinstance(request, ChatRequest)))
+    if got.task is got.sensitive:
+        sensitive = task = _Scope(bank, "all", got.sensitive)
+    else:
+        sensitive = _Scope(bank, "sensitive", got.sensitive)
+        task = _Scope(bank, "task", got.task)
+    return assemble(
+        request,
+        got,
+        _counts(sensitive, SENSITIVE_ORDER),
+        _counts(task, TASK_ORDER),
+        config=config,
+        sensitivity_hint=sensitivity_hint,
+    )
+
+
+class Compiled:
+    """The compiled classifier over one loaded bank (the `classify` callable
+    `router.classify` selects)."""
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+
+    def __call__(
+        self,
+        request: ChatRequest | ResponsesRequest,
+        *,
+        config: ClassifierConfig = DEFAULT_CONFIG,
+        sensitivity_hint: str | None = None,
+    ) -> Classification:
+        return classify_with(
+            self.bank, request, config=config, sensitivity_hint=sensitivity_hint
+        )
+
+
+def load(cache_dir: Path | None = None) -> Compiled:
+    """The compiled classifier, its bank loaded from the cache or compiled."""
+    return Compiled(Bank.load(cache_dir))

@@ -1,0 +1,282 @@
+"""Classifier stage, hyperscan pattern bank: a text in, which patterns match it
+and where their matches end out.
+
+Built once per process from `patterns.BANK`, the single source of truth (the
+reference runs the same records with Python `re`). A pattern hyperscan does
+not report does not match the text at all (hyperscan and `re` agree on that,
+tests/unit/test_classify_patterns.py). Each scope - "all" (the bank less the
+tool-name patterns), "sensitive" (high, medium) and "task" (code, reasoning,
+time), each with the contexts its `near` patterns name - has two databases:
+
+- the scan database: the positioned patterns (those whose matches must be
+  looked at: a check, a `near` or the context of one, a count) without
+  HS_FLAG_SINGLEMATCH, so every end offset of each of their matches is
+  reported: the ends `re`'s matches must have; the others (and the
+  `ON_DEMAND` ones) with it. One scan per text, halted past a number of
+  reports that grows with the text, when
+- the presence database (every pattern single-match) takes over.
+
+Each positioned pattern also has a position database of its own, scanned on
+demand when the scan database did not collect its ends.
+
+Flags are HS_FLAG_UTF8 and HS_FLAG_MULTILINE; offsets come back in code
+points of the scanned str. Compiling
+takes seconds, so the serialized databases are cached on disk, keyed by a
+hash of the regexes, the flags and the hyperscan version, in LLR_CACHE_DIR,
+else $XDG_CACHE_HOME/local-llm-router, else ~/.cache/local-llm-router; a
+missing, stale, corrupt or unwritable cache means compiling, never failing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import os
+import platform
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Final, NamedTuple, cast
+
+import hyperscan
+import msgspec
+
+from router.classify import _native
+from router.classify.patterns import BANK, Pattern
+
+log = logging.getLogger(__name__)
+
+# Scope -> the groups it counts; its databases hold those patterns and the
+# contexts their `near` names.
+SCOPES: Final[Mapping[str, frozenset[str]]] = {
+    "all": frozenset({"high", "medium", "code", "reasoning", "time"}),
+    "sensitive": frozenset({"high", "medium"}),
+    "task": frozenset({"code", "reasoning", "time"}),
+}
+FENCE: Final = "code_fence"
+# Past this many match ends a position scan stops and `ends` returns None:
+# the caller then runs `re` over the whole text, which it would have to do
+# for that many candidates anyway.
+MAX_ENDS: Final = 2048
+# A scan database reports at most SCAN_REPORTS + len(text) // SCAN_PER_REPORT
+# ends (each costs a Python call) before the presence database takes over.
+SCAN_REPORTS: Final = 256
+SCAN_PER_REPORT: Final = 64
+_FLAGS: Final = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_MULTILINE
+_PRESENCE_FLAGS: Final = _FLAGS | hyperscan.HS_FLAG_SINGLEMATCH
+_FORMAT: Final = 1
+
+Handler = Callable[[int, int, int, int, object], bool | None]
+
+
+class Scan(NamedTuple):
+    """A scan database's answer: `found` (None when it gave up) and, then,
+    the patterns whose ends flooded it (counted without positions)."""
+
+    found: dict[int, list[int]] | None
+    flooded: frozenset[int]
+
+
+def needs_positions(pattern: Pattern) -> bool:
+    """Whether counting the pattern means looking at its matches (anything
+    but a presence-only pattern)."""
+    return (
+        pattern.validator is not None
+        or pattern.near is not None
+        or pattern.min_count > 1
+        or pattern.name == FENCE
+    )
+
+
+NEAR_TARGETS: Final = frozenset(p.near for p in BANK if p.near is not None)
+
+
+def positioned(pattern: Pattern) -> bool:
+    """Whether the classifier asks hyperscan for every end of its matches (the
+    fence count needs no positions: it is counted in C)."""
+    return pattern.name != FENCE and (
+        needs_positions(pattern) or pattern.name in NEAR_TARGETS
+    )
+
+
+# The sensitive scope's `near` patterns wait on rare keywords (SSN, MRN,
+# member ID, a patient's name) and match most numbers: the scan database only
+# says whether they are present, and their ends (and their keywords') are
+# scanned for when both are.
+ON_DEMAND: Final = frozenset(
+    name
+    for p in BANK
+    if p.near is not None and p.group in SCOPES["sensitive"]
+    for name in (p.name, p.near)
+)
+
+
+def _members(groups: frozenset[str]) -> frozenset[str]:
+    counted = [p for p in BANK if p.group in groups]
+    return frozenset(p.name for p in counted) | {p.near for p in counted if p.near}
+
+
+MEMBERS: Final = {scope: _members(groups) for scope, groups in SCOPES.items()}
+
+
+def scanned(pattern: Pattern, scope: str) -> bool:
+    """Whether the scope's scan database reports every end of the pattern's
+    matches: a positioned pattern of the scope's groups, or the context of
+    one, unless it is `ON_DEMAND`."""
+    member = pattern.name in MEMBERS[scope]
+    return member and positioned(pattern) and pattern.name not in ON_DEMAND
+
+
+def _plan() -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Database name -> (BANK indexes compiled into it, their flags)."""
+    plan: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+    for scope, members in MEMBERS.items():
+        ids = tuple(i for i, p in enumerate(BANK) if p.name in members)
+        scan = (_FLAGS if scanned(BANK[i], scope) else _PRESENCE_FLAGS for i in ids)
+        plan[scope] = ids, tuple(scan)
+        plan[f"{scope}:presence"] = ids, (_PRESENCE_FLAGS,) * len(ids)
+    for i, p in enumerate(BANK):
+        if positioned(p):
+            plan[f"pos:{i}"] = (i,), (_FLAGS,)
+    return plan
+
+
+PLAN: Final = _plan()
+
+
+def cache_key() -> str:
+    """Hash of everything a serialized database depends on."""
+    material = msgspec.json.encode(
+        [
+            _FORMAT,
+            importlib.metadata.version("hyperscan"),
+            platform.machine(),
+            [p.regex for p in BANK],
+            sorted(
+                (name, list(ids), list(flags)) for name, (ids, flags) in PLAN.items()
+            ),
+        ]
+    )
+    return hashlib.sha256(material).hexdigest()[:24]
+
+
+def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    if environ.get("LLR_CACHE_DIR"):
+        return Path(environ["LLR_CACHE_DIR"])
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "local-llm-router"
+
+
+def compile_database(
+    ids: tuple[int, ...], flags: tuple[int, ...]
+) -> hyperscan.Database:
+    """One block-mode database of the given BANK indexes (ids = indexes)."""
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[BANK[i].regex.encode() for i in ids],
+        ids=list(ids),
+        elements=len(ids),
+        flags=list(flags),
+    )
+    return db
+
+
+def _read_cache(path: Path) -> dict[str, hyperscan.Database] | None:
+    try:
+        blobs = msgspec.msgpack.decode(path.read_bytes(), type=dict[str, bytes])
+        if set(blobs) != set(PLAN):
+            return None
+        return {
+            name: hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+            for name, blob in blobs.items()
+        }
+    except (OSError, msgspec.DecodeError, hyperscan.HyperscanError) as exc:
+        if not isinstance(exc, FileNotFoundError):
+            log.info("hyperscan cache %s unusable (%s); recompiling", path, exc)
+        return None
+
+
+def _write_cache(path: Path, databases: Mapping[str, hyperscan.Database]) -> None:
+    blobs = {name: hyperscan.dumpb(db) for name, db in databases.items()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bank-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(msgspec.msgpack.encode(blobs))
+        os.replace(tmp, path)
+        for stale in path.parent.glob("bank-*.msgpack"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+    except OSError as exc:
+        log.info("hyperscan cache %s not written (%s)", path, exc)
+
+
+class Bank:
+    """The compiled databases of `PLAN` plus one scratch per thread and
+    database (hyperscan scratch must not be shared by concurrent scans)."""
+
+    def __init__(self, databases: Mapping[str, hyperscan.Database]) -> None:
+        self._databases = dict(databases)
+        self._local = threading.local()
+
+    @classmethod
+    def load(cls, cache_dir: Path | None = None) -> Bank:
+        """From the cache when it is usable, else compiled (and cached)."""
+        path = (cache_dir or default_cache_dir()) / f"bank-{cache_key()}.msgpack"
+        databases = _read_cache(path)
+        if databases is None:
+            databases = {name: compile_database(*spec) for name, spec in PLAN.items()}
+            _write_cache(path, databases)
+        return cls(databases)
+
+    def _scan(self, name: str, buffer: _native.Utf8, handler: Handler) -> None:
+        scratches: dict[str, hyperscan.Scratch] | None = getattr(
+            self._local, "scratches", None
+        )
+        if scratches is None:
+            scratches = self._local.scratches = {}
+        scratch = scratches.get(name)
+        db = self._databases[name]
+        if scratch is None:
+            scratch = scratches[name] = hyperscan.Scratch(db)
+        # Any buffer will do; the stub says str or bytes.
+        db.scan(cast(bytes, buffer), match_event_handler=handler, scratch=scratch)
+
+    def _collect(
+        self, name: str, buffer: _native.Utf8, text: str, cap: int
+    ) -> tuple[dict[int, list[int]] | None, _native.Hits]:
+        hits = _native.Hits(cap)
+        try:
+            self._scan(name, buffer, hits)
+        except hyperscan.ScanTerminated:
+            return None, hits
+        return hits.collect(text), hits
+
+    def scan(self, scope: str, buffer: _native.Utf8, text: str) -> Scan:
+        """What the scope's scan database says of `text` (`buffer` is
+        `_native.Utf8(text)`): BANK index -> ends, for each pattern that
+        matches, every end (ascending) of the `scanned` ones; or, when there
+        were too many ends to collect, None and the patterns that had most."""
+        if not text:
+            return Scan({}, frozenset())
+        cap = SCAN_REPORTS + len(text) // SCAN_PER_REPORT
+        found, hits = self._collect(scope, buffer, text, cap)
+        if found is not None:
+            return Scan(found, frozenset())
+        tally = hits.tally()
+        return Scan(None, frozenset(i for i, n in tally.items() if n * 8 >= cap))
+
+    def present(self, scope: str, buffer: _native.Utf8, text: str) -> frozenset[int]:
+        """The BANK indexes of the scope's patterns that match `text`."""
+        if not text:
+            return frozenset()
+        found = self._collect(f"{scope}:presence", buffer, text, len(BANK))[0]
+        return frozenset(found or ())
+
+    def ends(self, index: int, buffer: _native.Utf8, text: str) -> list[int] | None:
+        """Every end offset of a match of BANK[index] in `text`, ascending;
+        None past MAX_ENDS."""
+        found = self._collect(f"pos:{index}", buffer, text, MAX_ENDS)[0]
+        return None if found is None else found.get(index, [])

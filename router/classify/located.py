@@ -1,0 +1,118 @@
+"""Classifier stage, located matches: one pattern's `re.finditer` spans in a
+text, searched only where hyperscan says its matches end.
+
+In: a compiled regex, the text, every end offset of every match of the
+pattern (ascending, from the bank's scan) or None, and the longest match.
+Out: the spans `rx.finditer(text)` yields, in order, computed on demand.
+
+Why this is exact: a match that ends at e starts at e - width or later, so no
+match starts before (first reported end) - width. Ends closer together than
+`width` form a cluster; the next cluster's first end lies more than `width`
+past this one's last, so a match found in one cluster cannot reach the next,
+and each cluster is searched on its own: from its first end - width, with
+`endpos` just past what a match starting inside it can read (width
+characters and one of look-around), so `re` sees the text as it is. A match
+that starts before the cluster's last end is the next `finditer` match; none
+means the cluster holds no more. Without ends (too many to collect), plain
+`finditer`.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+
+
+class Matches:
+    """The `finditer` spans of `rx` in `text`, one cluster of ends at a time."""
+
+    def __init__(
+        self, rx: re.Pattern[str], text: str, ends: list[int] | None, width: int
+    ) -> None:
+        self.rx = rx
+        self.text = text
+        self.ends = ends
+        self.width = width
+        self._clusters: dict[int, list[tuple[int, int]]] = {}
+        self._all: list[tuple[int, int]] | None = None
+        self._all_ends: list[int] = []
+        self._firsts: list[int] = []
+        if ends:
+            self._firsts = [0] + [
+                k for k in range(1, len(ends)) if ends[k] - width > ends[k - 1]
+            ]
+
+    def _every(self) -> list[tuple[int, int]]:
+        if self._all is None:
+            self._all = [m.span() for m in self.rx.finditer(self.text)]
+            self._all_ends = [end for _, end in self._all]
+        return self._all
+
+    def _cluster(self, c: int) -> list[tuple[int, int]]:
+        spans = self._clusters.get(c)
+        if spans is not None:
+            return spans
+        ends = self.ends
+        assert ends is not None
+        first = self._firsts[c]
+        last = ends[self._firsts[c + 1] - 1] if c + 1 < len(self._firsts) else ends[-1]
+        endpos = min(len(self.text), last + self.width + 1)
+        spans = []
+        pos = max(0, ends[first] - self.width)
+        k = first
+        while True:
+            while ends[k] <= pos and ends[k] < last:
+                k += 1
+            if ends[k] <= pos:
+                break
+            m = self.rx.search(self.text, max(pos, ends[k] - self.width), endpos)
+            if m is None or m.start() >= last:
+                break
+            spans.append(m.span())
+            pos = m.end()
+        self._clusters[c] = spans
+        return spans
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return self.spans()
+
+    def spans(
+        self, near: list[int] | None = None, reach: int = 0
+    ) -> Iterator[tuple[int, int]]:
+        """The spans; given `near` (ascending offsets), only those of clusters
+        with a `near` offset at most `reach` before a match in them can start
+        (a cluster with none holds no match that close to one)."""
+        if self.ends is None:
+            yield from self._every()
+            return
+        ends = self.ends
+        for c, first in enumerate(self._firsts):
+            if near is not None:
+                after = self._firsts[c + 1] if c + 1 < len(self._firsts) else len(ends)
+                lo = bisect_left(near, ends[first] - self.width - reach)
+                if lo == len(near) or near[lo] > ends[after - 1]:
+                    continue
+            yield from self._cluster(c)
+
+    def last_end(self, at: int, window: int) -> int | None:
+        """The largest match end at or before `at`, when it is no more than
+        `window` before it; else None."""
+        if self.ends is None:
+            self._every()
+            i = bisect_right(self._all_ends, at) - 1
+            end = self._all_ends[i] if i >= 0 else None
+            return end if end is not None and at - end <= window else None
+        lo = bisect_left(self.ends, at - window)
+        hi = bisect_right(self.ends, at)
+        if lo >= hi:
+            return None
+        c = bisect_right(self._firsts, hi - 1) - 1
+        while c >= 0:
+            found = [end for _, end in self._cluster(c) if end <= at]
+            if found:
+                return found[-1] if at - found[-1] <= window else None
+            if self._firsts[c] <= lo:
+                return None
+            c -= 1
+        return None

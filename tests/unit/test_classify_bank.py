@@ -1,0 +1,154 @@
+"""The hyperscan bank and the located matches built on it: the cache, the
+scan answers, and `Matches` giving exactly `re.finditer`'s spans.
+
+Skipped when the extension or hyperscan is not available.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("router.classify._native")
+pytest.importorskip("hyperscan")
+
+import re
+
+from router.classify import _native, bank
+from router.classify._compiled import _ALL_PLANS, _longest
+from router.classify.located import Matches
+from router.classify.patterns import BANK, RE_FLAGS
+from tests.unit.test_classify_diff import random_text
+
+
+@pytest.fixture(scope="module")
+def loaded() -> bank.Bank:
+    return bank.Bank.load()
+
+
+def cached_file() -> Path:
+    return bank.default_cache_dir() / f"bank-{bank.cache_key()}.msgpack"
+
+
+def test_plan_covers_every_positioned_pattern() -> None:
+    for i, p in enumerate(BANK):
+        assert (f"pos:{i}" in bank.PLAN) == bank.positioned(p)
+        for scope in bank.SCOPES:
+            assert not bank.scanned(p, scope) or bank.positioned(p)
+    assert set(bank.PLAN) >= {"all", "sensitive", "task", "all:presence"}
+
+
+def test_cache_dir_from_environment(tmp_path: Path) -> None:
+    assert bank.default_cache_dir({"LLR_CACHE_DIR": str(tmp_path)}) == tmp_path
+    xdg = bank.default_cache_dir({"XDG_CACHE_HOME": str(tmp_path)})
+    assert xdg == tmp_path / "local-llm-router"
+
+
+def test_load_reads_the_cache(
+    loaded: bank.Bank, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(cached_file(), tmp_path / cached_file().name)
+
+    def no_compiling(*_: object) -> None:
+        raise AssertionError("compiled although cached")
+
+    monkeypatch.setattr(bank, "compile_database", no_compiling)
+    text = "mail a@example.org"
+    restored = bank.Bank.load(tmp_path)
+    buffer = _native.Utf8(text)
+    assert restored.scan("all", buffer, text) == loaded.scan("all", buffer, text)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00garbage"])
+def test_unusable_cache_means_compiling(
+    content: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / cached_file().name).write_bytes(content)
+    compiled: list[str] = []
+    real = bank.compile_database
+
+    def small(ids: tuple[int, ...], flags: tuple[int, ...]) -> object:
+        compiled.append("x")
+        return real(ids[:1], flags[:1])
+
+    monkeypatch.setattr(bank, "compile_database", small)
+    bank.Bank.load(tmp_path)
+    assert len(compiled) == len(bank.PLAN)
+    assert (tmp_path / cached_file().name).stat().st_size > 100  # rewritten
+
+
+def test_unwritable_cache_dir_still_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = bank.compile_database
+    monkeypatch.setattr(
+        bank, "compile_database", lambda ids, flags: real(ids[:1], flags[:1])
+    )
+    assert bank.Bank.load(Path("/proc/no-such-dir"))
+
+
+def scope_texts(seed: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = [random_text(rng, rng.choice([50, 400, 3000])) for _ in range(60)]
+    return [*texts, "", "\ud800 4111 1111 1111 1111 中 a@b.io"]
+
+
+@pytest.mark.parametrize("scope", bank.SCOPES)
+def test_scan_and_presence_agree_with_re(loaded: bank.Bank, scope: str) -> None:
+    compiled = {i: re.compile(p.regex, RE_FLAGS) for i, p in enumerate(BANK)}
+    for text in scope_texts(len(scope)):
+        buffer = _native.Utf8(text)
+        want = {
+            i for i in compiled if BANK[i].name in bank.MEMBERS[scope]
+            and compiled[i].search(text)
+        }  # fmt: skip
+        assert loaded.present(scope, buffer, text) == want
+        found, flooded = loaded.scan(scope, buffer, text)
+        assert found is not None and set(found) == want and not flooded
+        for i, ends in found.items():
+            if bank.scanned(BANK[i], scope):
+                assert {m.end() for m in compiled[i].finditer(text)} <= set(ends)
+                assert ends == sorted(set(ends))
+
+
+def test_matches_are_finditer(loaded: bank.Bank) -> None:
+    positioned = [p for p in _ALL_PLANS if bank.positioned(p.pattern)]
+    for text in scope_texts(3):
+        buffer = _native.Utf8(text)
+        for plan in positioned:
+            ends = loaded.ends(plan.at, buffer, text)
+            want = [m.span() for m in plan.rx.finditer(text)]
+            matches = Matches(plan.rx, text, ends, plan.width)
+            assert list(matches) == want, (plan.pattern.name, text)
+            for at in range(0, len(text) + 1, 7):
+                before = [e for _, e in want if e <= at]
+                expected = before[-1] if before and at - before[-1] <= 40 else None
+                assert matches.last_end(at, 40) == expected
+
+
+def test_matches_without_ends_is_plain_finditer() -> None:
+    rx = re.compile(r"\b[0-9]{3}\b", RE_FLAGS)
+    text = "123 4567 890 12 345"
+    matches = Matches(rx, text, None, 3)
+    assert list(matches) == [(0, 3), (9, 12), (16, 19)]
+    assert matches.last_end(14, 5) == 12
+    assert matches.last_end(18, 5) is None
+
+
+def test_longest_match_is_re_width() -> None:
+    assert _longest(r"a{2,5}b?") == 6
+    assert all(0 < _longest(p.regex) < 400 for p in BANK)
+
+
+def test_position_scan_gives_up_past_the_cap(
+    loaded: bank.Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = next(i for i, p in enumerate(BANK) if p.name == "card_grouped")
+    text = "4111 1111 1111 1111 " * 50
+    buffer = _native.Utf8(text)
+    assert loaded.ends(index, buffer, text)
+    monkeypatch.setattr(bank, "MAX_ENDS", 5)
+    assert loaded.ends(index, buffer, text) is None
+    monkeypatch.setattr(bank, "SCAN_REPORTS", 8)
+    assert loaded.scan("all", buffer, text) == (None, frozenset({index}))
