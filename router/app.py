@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -10,11 +11,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from router.ab import Mirror
-from router.api import admin, proxy, route
+from router.api import admin, proxy, reports, route
 from router.api.middleware import errors, make_auth
 from router.metrics.live import LiveStats
 from router.metrics.prom import Metrics
 from router.metrics.recorder import Recorder
+from router.metrics.store import Store
 from router.policy.model import Policy
 from router.settings import Settings
 from router.state import (
@@ -24,6 +26,7 @@ from router.state import (
     RECORDER,
     SESSION,
     SETTINGS,
+    STORE,
     PolicyHolder,
 )
 
@@ -54,6 +57,27 @@ def backend_status(policy: Policy) -> list[str]:
     return lines
 
 
+WARM_WINDOW_S = 3600.0
+
+
+async def metrics_store(app: web.Application) -> AsyncIterator[None]:
+    """Open the SQLite spool, warm the live estimates from its last hour, and
+    on shutdown drain every queued record before closing it."""
+    settings, recorder = app[SETTINGS], app[RECORDER]
+    retention = float(os.environ.get("LLR_DB_RETENTION_DAYS", "30"))
+    store = await Store.open(
+        settings.db, retention_days=retention, on_drop=recorder.metrics.dropped.inc
+    )
+    app[STORE] = store
+    recorder.spool = store
+    try:
+        app[LIVE].warm(await store.recent_latencies(time.time() - WARM_WINDOW_S))
+        yield
+    finally:
+        recorder.spool = None
+        await store.close()
+
+
 async def stop_mirror(app: web.Application) -> None:
     await app[MIRROR].close()
 
@@ -72,7 +96,9 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[MIRROR] = Mirror(recorder)
     app.on_shutdown.append(stop_mirror)
     app.cleanup_ctx.append(client_session)
+    app.cleanup_ctx.append(metrics_store)
     admin.setup(app)
     route.setup(app)
     proxy.setup(app)
+    reports.setup(app)
     return app

@@ -16,6 +16,7 @@ from router.backends.base import Adapter, build_adapters, disabled_backends
 from router.errors import PolicyError
 from router.metrics.live import LiveStats
 from router.metrics.recorder import Recorder
+from router.metrics.store import Store
 from router.policy import load_policy
 from router.policy.model import Policy
 from router.settings import Settings
@@ -60,3 +61,4 @@ SETTINGS = web.AppKey("settings", Settings)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 RECORDER = web.AppKey("recorder", Recorder)
 MIRROR = web.AppKey("mirror", Mirror)
+STORE = web.AppKey("store", Store)

@@ -10,7 +10,7 @@ from router.api.jsonio import json_response
 from router.backends.base import disabled_reason
 from router.errors import NotReady
 from router.metrics.prom import CONTENT_TYPE
-from router.state import POLICY, RECORDER
+from router.state import POLICY, RECORDER, STORE
 
 
 async def health(request: web.Request) -> web.Response:
@@ -21,6 +21,9 @@ async def ready(request: web.Request) -> web.Response:
     holder = request.app.get(POLICY)
     if holder is None:
         raise NotReady("No policy loaded.")
+    store = request.app.get(STORE)
+    if store is None or not store.is_open:
+        raise NotReady("The metrics store is not open.")
     policy = holder.current
     return json_response(
         {

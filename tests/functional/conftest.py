@@ -162,11 +162,12 @@ RouterFor = Callable[..., Awaitable[TestServer]]
 
 
 @pytest.fixture
-async def router_for(backend_keys: None) -> AsyncIterator[RouterFor]:
+async def router_for(backend_keys: None, tmp_path: Path) -> AsyncIterator[RouterFor]:
     servers: list[TestServer] = []
 
     async def make(policy_yaml: str, **settings: Any) -> TestServer:
         policy = load_policy_text(policy_yaml, "test-policy.yaml")
+        settings.setdefault("db", str(tmp_path / f"metrics-{len(servers)}.db"))
         app = create_app(policy, Settings(policy="test-policy.yaml", **settings))
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()

@@ -22,7 +22,8 @@ AiohttpClient = Any  # the pytest-aiohttp fixture factory
 
 
 @pytest.fixture(autouse=True)
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+def keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # the default ./metrics.db lands here
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("SARMALINK_API_KEY", "sk-test")
 
