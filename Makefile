@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test lint ext bench-accuracy bench-classify sanitize clean
+.PHONY: run test lint ext bench bench-accuracy bench-classify bench-proxy bench-store sanitize clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ bench-accuracy: ext
 
 bench-classify: ext
 	$(PY) bench/bench_classify.py
+
+bench-proxy: ext
+	$(PY) bench/bench_proxy.py
+
+bench-store: ext
+	$(PY) bench/bench_store.py
+
+bench: bench-accuracy bench-classify bench-proxy bench-store
 
 # The C extension built with ASan/UBSan into the tree, then the differential
 # tests under it (libasan preloaded: the interpreter itself is not built with

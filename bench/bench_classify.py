@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from benchmeta import cpu_model, git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "classify.jsonl"
@@ -203,27 +204,6 @@ def run_variant(variant: str, quick: bool) -> dict[str, Any]:
         raise SystemExit(f"{variant} failed:\n{done.stderr}")
     result: dict[str, Any] = msgspec.json.decode(done.stdout.strip().splitlines()[-1])
     return result
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def git_commit() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() or "unknown"
 
 
 def report(results: dict[str, dict[str, Any]], sizes: dict[str, int]) -> list[str]:

@@ -2,6 +2,7 @@
 
     RouterError
     ├── PolicyError                   policy file invalid (CLI exit 1, reload kept)
+    ├── SchemaError                   metrics database unusable (metrics/store_schema)
     └── HTTPError                     rendered by the error middleware
         ├── InvalidRequest        400 invalid_request_error
         ├── Unauthorized          401 authentication_error

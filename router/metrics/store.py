@@ -353,8 +353,8 @@ class Store:
     async def recent_latencies(
         self, since: float
     ) -> dict[str, list[tuple[float, float]]]:
-        """Per backend, (ts, latency_ms) of its successful requests, oldest
-        first: what `LiveStats.warm` replays at start-up."""
+        """Per backend, (ts, ms to the first byte) of its successful requests,
+        oldest first: what `LiveStats.warm` replays at start-up."""
         return await queries.recent_latencies(self._rconn, since)
 
     async def count(self) -> tuple[int, int]:

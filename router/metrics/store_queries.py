@@ -121,8 +121,10 @@ WHERE s.ts >= ?
 ORDER BY s."primary", s.candidate, s.ts
 """
 
+# The live estimates measure the time to a backend's first byte, so the warm
+# start replays the same quantity (a whole stream's length is not latency).
 RECENT_SQL = f"""
-SELECT backend, ts, latency_ms FROM requests INDEXED BY requests_ts
+SELECT backend, ts, COALESCE(ttfb_ms, latency_ms) FROM requests INDEXED BY requests_ts
 WHERE ts >= ? AND backend IS NOT NULL AND {ok()}
 ORDER BY ts
 """

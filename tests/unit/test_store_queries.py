@@ -289,9 +289,9 @@ async def test_ab_pairs_match_each_shadow_to_its_request(tmp_path: Path) -> None
 
 async def test_recent_latencies_of_successes_oldest_first(tmp_path: Path) -> None:
     records: list[Record] = [
-        req(ts=3.0, latency_ms=30.0),
-        req(ts=1.0, latency_ms=10.0),
-        req(ts=2.0, latency_ms=20.0, backend="frontier"),
+        req(ts=3.0, ttfb_ms=None, latency_ms=30.0),  # no first byte: latency
+        req(ts=1.0, ttfb_ms=10.0, latency_ms=900.0),  # a long stream: its ttfb
+        req(ts=2.0, ttfb_ms=20.0, latency_ms=20.0, backend="frontier"),
         req(ts=4.0, status=502, error_kind="backend_status"),
         req(ts=5.0, status=200, error_kind="stream_broken"),
         req(ts=6.0, backend=None, status=503, error_kind="privacy_pinned"),
