@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--store", choices=["on", "off"], default="on",
+        help="off runs the router with --db off (no SQLite audit store)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
 
     fake_port, router_port = free_port(), free_port()
@@ -209,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                         "--workers",
                         str(args.workers),
                         "--db",
-                        str(Path(tmp) / "m.db"),
+                        str(Path(tmp) / "m.db") if args.store == "on" else "off",
                     ],
                     env=env,
                     cwd=tmp,
@@ -234,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "classifier": IMPLEMENTATION,
         "workers": args.workers,
+        "store": args.store,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a") as f:
@@ -242,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"router overhead, {rows[0]['requests']} sequential keep-alive requests "
-        f"per variant ({meta['classifier']} classifier, {meta['cpu']})"
+        f"per variant ({meta['classifier']} classifier, store {args.store}, "
+        f"{meta['cpu']})"
     )
     head = (
         f"{'variant':24} {'direct p50':>10} {'router p50':>10} {'over p50':>9} "

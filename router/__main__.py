@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--policy", help="policy file (env LLR_POLICY)")
     s.add_argument("--host", help="bind address (env LLR_HOST, default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (env LLR_PORT, default 3030)")
-    s.add_argument("--db", help="metrics database (env LLR_DB, default ./metrics.db)")
+    s.add_argument(
+        "--db", help="metrics database, or off (env LLR_DB, default ./metrics.db)"
+    )
     s.add_argument("--workers", type=int, help="worker processes (env LLR_WORKERS)")
     s.add_argument(
         "--max-body-bytes",

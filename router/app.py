@@ -18,7 +18,7 @@ from router.metrics.prom import Metrics
 from router.metrics.recorder import Recorder
 from router.metrics.store import Store
 from router.policy.model import Policy
-from router.settings import Settings
+from router.settings import DB_OFF, Settings
 from router.state import (
     LIVE,
     MIRROR,
@@ -96,7 +96,8 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[MIRROR] = Mirror(recorder)
     app.on_shutdown.append(stop_mirror)
     app.cleanup_ctx.append(client_session)
-    app.cleanup_ctx.append(metrics_store)
+    if settings.db != DB_OFF:
+        app.cleanup_ctx.append(metrics_store)
     admin.setup(app)
     route.setup(app)
     proxy.setup(app)

@@ -13,6 +13,8 @@ from pathlib import Path
 import msgspec
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# `--db off` / `LLR_DB=off`: no audit store (Prometheus and live estimates stay).
+DB_OFF = "off"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,7 +10,8 @@ from router.api.jsonio import json_response
 from router.backends.base import disabled_reason
 from router.errors import NotReady
 from router.metrics.prom import CONTENT_TYPE
-from router.state import POLICY, RECORDER, STORE
+from router.settings import DB_OFF
+from router.state import POLICY, RECORDER, SETTINGS, STORE
 
 
 async def health(request: web.Request) -> web.Response:
@@ -22,7 +23,8 @@ async def ready(request: web.Request) -> web.Response:
     if holder is None:
         raise NotReady("No policy loaded.")
     store = request.app.get(STORE)
-    if store is None or not store.is_open:
+    store_off = request.app[SETTINGS].db == DB_OFF
+    if not store_off and (store is None or not store.is_open):
         raise NotReady("The metrics store is not open.")
     policy = holder.current
     return json_response(

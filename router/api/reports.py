@@ -48,7 +48,7 @@ async def metrics_summary(request: web.Request) -> web.Response:
         )
     store = request.app.get(STORE)
     if store is None or not store.is_open:
-        raise NotReady("The metrics store is not open.")
+        raise NotReady("The metrics store is not open (or disabled with --db off).")
     since = time.time() - WINDOWS[window]
     summary = msgspec.to_builtins(await store.summary(since, window=window))
     policy = request.app[POLICY].current
@@ -62,7 +62,7 @@ async def ab_report(request: web.Request) -> web.Response:
     policy = request.app[POLICY].current
     store = request.app.get(STORE)
     if store is None or not store.is_open:
-        raise NotReady("The metrics store is not open.")
+        raise NotReady("The metrics store is not open (or disabled with --db off).")
     samples = {(p.primary, p.candidate): p for p in await store.ab_pairs()}
     pairs = []
     for primary, candidate in policy.ab.candidates.items():

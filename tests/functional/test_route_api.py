@@ -309,3 +309,12 @@ async def test_failed_reload_keeps_running_policy(
     path.write_text(Path(EXAMPLE).read_text().replace("p50Ms: 600", "p50Ms: 650"))
     assert holder.reload() is True
     assert holder.current.backends["sarmalink"].p50_ms == 650
+
+
+async def test_store_off(aiohttp_client: AiohttpClient) -> None:
+    client = await make_client(aiohttp_client, db="off")
+    assert (await client.get("/ready")).status == 200
+    r = await client.get("/v1/metrics")
+    assert r.status == 503
+    assert_openai_error(await r.json(), "service_unavailable")
+    assert not list(Path.cwd().glob("*.db"))
