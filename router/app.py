@@ -93,6 +93,9 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[LIVE] = LiveStats()
     app[SETTINGS] = settings
     app[RECORDER] = recorder = Recorder(Metrics())
+    for name in policy.backends:  # disabled is down; the rest up until proven not
+        up = recorder.metrics.backend_up.labels(name)
+        up.set(0 if name in app[POLICY].disabled else 1)
     app[MIRROR] = Mirror(recorder)
     app.on_shutdown.append(stop_mirror)
     app.cleanup_ctx.append(client_session)

@@ -18,18 +18,19 @@ from urllib.parse import urlsplit
 
 import uvloop
 from aiohttp import web
+from prometheus_client import Gauge
 
 from router.app import backend_status, create_app
 from router.policy.model import Policy
 from router.settings import Settings
-from router.state import POLICY
+from router.state import POLICY, RECORDER
 
 log = logging.getLogger("router")
 
 SHUTDOWN_GRACE_S = 30.0
 
 
-async def _probe_local(policy: Policy) -> None:
+async def _probe_local(policy: Policy, up: Gauge) -> None:
     """Say once whether each local backend answers a TCP connect."""
     for b in policy.backends.values():
         if not b.local:
@@ -43,6 +44,7 @@ async def _probe_local(policy: Policy) -> None:
             )
         except (OSError, TimeoutError) as exc:
             log.warning("backend %s unreachable at %s: %s", b.name, b.endpoint, exc)
+            up.labels(b.name).set(0)
             continue
         writer.close()
         log.info("backend %s reachable at %s", b.name, b.endpoint)
@@ -68,7 +70,7 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, app[POLICY].reload)
-    probe = asyncio.create_task(_probe_local(policy))
+    probe = asyncio.create_task(_probe_local(policy, app[RECORDER].metrics.backend_up))
     try:
         await stop.wait()
     finally:

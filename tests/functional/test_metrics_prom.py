@@ -117,6 +117,8 @@ async def test_counters_follow_requests(
     assert value(text, "llr_request_duration_seconds_count", backend="local") == 2
     assert value(text, "llr_tokens_total", backend="sarmalink", direction="out") > 0
     assert "llr_metrics_dropped_total" in text
+    for name in ("local", "sarmalink", "frontier"):
+        assert value(text, "llr_backend_up", backend=name) == 1
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
@@ -135,3 +137,18 @@ async def test_promtool_accepts_exposition(
         timeout=30,
     )
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+async def test_backend_up_follows_connect_failures(
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    text = fakes.policy(ROUTES).replace(fakes.local.url, "http://127.0.0.1:9")
+    server = await router_for(text)
+    await sdk(server).chat.completions.create(
+        model="auto", messages=[{"role": "user", "content": "hi"}]
+    )
+    scraped = await scrape(server)
+    assert value(scraped, "llr_backend_up", backend="local") == 0
+    assert value(scraped, "llr_backend_up", backend="sarmalink") == 1
+    assert value(scraped, "llr_backend_up", backend="frontier") == 0  # no key
