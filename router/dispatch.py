@@ -44,10 +44,6 @@ class Outcome:
     failed: list[Attempt] = field(default_factory=list)
     hedged: bool = False
 
-    @property
-    def fell_back(self) -> bool:
-        return bool(self.failed)
-
 
 def eligible(
     d: Decision, policy: Policy, adapters: Mapping[str, Adapter]
