@@ -49,10 +49,6 @@ class Mirror:
         self._tasks: set[asyncio.Task[None]] = set()
         self.skipped: dict[str, int] = {}
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
-
     def _skip(self, why: str) -> None:
         self.skipped[why] = self.skipped.get(why, 0) + 1
 
