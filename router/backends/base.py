@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import aiohttp
+import orjson
 
 from router.policy.model import Backend
 
@@ -94,6 +95,36 @@ class Adapter(Protocol):
     backend: Backend
 
     async def open(self, call: Call) -> Reply: ...
+
+
+class HTTPAdapter:
+    """What every HTTP backend shares: its endpoint, pooled session, timeouts
+    and credentials, and one POST whose transport failures become
+    `UpstreamError`."""
+
+    def __init__(
+        self, backend: Backend, session: aiohttp.ClientSession, key: str | None
+    ) -> None:
+        self.backend = backend
+        self._session = session
+        self._base = backend.endpoint.rstrip("/")
+        self._timeout = timeout_for(backend)
+        self._headers = {"Content-Type": "application/json"}
+        if key:
+            self._headers["Authorization"] = f"Bearer {key}"
+
+    async def _post(
+        self, path: str, payload: Any, call: Call, **headers: str
+    ) -> aiohttp.ClientResponse:
+        try:
+            return await self._session.post(
+                self._base + path,
+                data=orjson.dumps(payload),
+                headers={**self._headers, "X-Request-Id": call.request_id, **headers},
+                timeout=self._timeout,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise map_client_error(exc) from exc
 
 
 AdapterFactory = Callable[[Backend, aiohttp.ClientSession, str | None], Adapter]

@@ -16,6 +16,7 @@ import orjson
 
 from router.backends.base import (
     Call,
+    HTTPAdapter,
     Reply,
     StreamBroken,
     UpstreamError,
@@ -23,9 +24,7 @@ from router.backends.base import (
     map_client_error,
     read_error,
     register,
-    timeout_for,
 )
-from router.policy.model import Backend
 from router.translate import (
     SSE_DONE,
     OllamaChatStream,
@@ -57,18 +56,7 @@ def _error_body(message: str, status: int) -> bytes:
 
 
 @register("ollama")
-class OllamaAdapter:
-    def __init__(
-        self, backend: Backend, session: aiohttp.ClientSession, key: str | None
-    ) -> None:
-        self.backend = backend
-        self._session = session
-        self._url = backend.endpoint.rstrip("/") + "/api/chat"
-        self._timeout = timeout_for(backend)
-        self._headers = {"Content-Type": "application/json"}
-        if key:
-            self._headers["Authorization"] = f"Bearer {key}"
-
+class OllamaAdapter(HTTPAdapter):
     async def open(self, call: Call) -> Reply:
         try:
             chat = call.body if call.api == "chat" else responses_to_chat(call.body)
@@ -81,15 +69,7 @@ class OllamaAdapter:
         except TranslationError as exc:
             raise UpstreamError("unsupported", str(exc)) from exc
         payload["stream"] = call.stream
-        try:
-            resp = await self._session.post(
-                self._url,
-                data=orjson.dumps(payload),
-                headers={**self._headers, "X-Request-Id": call.request_id},
-                timeout=self._timeout,
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise map_client_error(exc) from exc
+        resp = await self._post("/api/chat", payload, call)
         try:
             if resp.status >= 400:
                 return await self._failed(resp)

@@ -16,6 +16,7 @@ import orjson
 
 from router.backends.base import (
     Call,
+    HTTPAdapter,
     Reply,
     StreamBroken,
     UpstreamError,
@@ -23,41 +24,18 @@ from router.backends.base import (
     map_client_error,
     read_error,
     register,
-    timeout_for,
 )
 from router.backends.sse import looks_like_sse, relay
-from router.policy.model import Backend
 
 PATHS = {"chat": "/chat/completions", "responses": "/responses"}
 
 
 @register("openai", "sarmalink")
-class OpenAIAdapter:
-    def __init__(
-        self, backend: Backend, session: aiohttp.ClientSession, key: str | None
-    ) -> None:
-        self.backend = backend
-        self._session = session
-        self._base = backend.endpoint.rstrip("/")
-        self._timeout = timeout_for(backend)
-        self._headers = {"Content-Type": "application/json"}
-        if key:
-            self._headers["Authorization"] = f"Bearer {key}"
-
+class OpenAIAdapter(HTTPAdapter):
     async def open(self, call: Call) -> Reply:
         body: dict[str, Any] = {**call.body, "model": call.model}
-        headers = {**self._headers, "X-Request-Id": call.request_id}
-        if call.stream:
-            headers["Accept"] = "text/event-stream"
-        try:
-            resp = await self._session.post(
-                self._base + PATHS[call.api],
-                data=orjson.dumps(body),
-                headers=headers,
-                timeout=self._timeout,
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise map_client_error(exc) from exc
+        extra = {"Accept": "text/event-stream"} if call.stream else {}
+        resp = await self._post(PATHS[call.api], body, call, **extra)
         try:
             return await self._reply(resp, call)
         except BaseException:
