@@ -9,16 +9,13 @@ gone). Sinks are synchronous and never await: the store only enqueues.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from router.classify.types import Classification
 from router.decide import Decision
 from router.dispatch import Outcome
-from router.metrics.record import RequestRecord, ShadowRecord
+from router.metrics.record import RequestRecord
 from router.policy.model import Policy
-
-Sink = Callable[[RequestRecord, list[tuple[str, str, str]]], None]
 
 
 def cost_usd(
@@ -108,6 +105,3 @@ class Tracker:
             family=c.family if c is not None else "",
             tokens_est=c.tokens if c is not None else 0,
         )
-
-
-__all__ = ["RequestRecord", "ShadowRecord", "Sink", "Tracker", "cost_usd"]
