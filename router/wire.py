@@ -131,7 +131,13 @@ def decode_request(body: bytes) -> Request:
     """Decode a body of either shape, picked by its top-level keys (`input`
     without `messages` is Responses, anything else is chat). Raises
     `msgspec.ValidationError` or `msgspec.DecodeError` with msgspec's path."""
-    shape = _shape_decoder.decode(body)
-    if shape.input and not shape.messages:
-        return responses_decoder.decode(body)
-    return chat_decoder.decode(body)
+    # Chat first: a valid chat body is decoded once. Only when that fails
+    # does the shape decide, so errors are those of the shape's decoder (a
+    # malformed body raises the shape decoder's DecodeError, as before).
+    try:
+        return chat_decoder.decode(body)
+    except msgspec.ValidationError:
+        shape = _shape_decoder.decode(body)
+        if shape.input and not shape.messages:
+            return responses_decoder.decode(body)
+        raise
