@@ -66,11 +66,13 @@ def test_shapes() -> None:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(
-        st.sampled_from(["model", "messages", "input", "role", "content", "x"]),
-        inner,
-        max_size=4,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["model", "messages", "input", "role", "content", "x"]),
+            inner,
+            max_size=4,
+        )
     ),
     max_leaves=12,
 )
