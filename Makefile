@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test lint ext bench bench-accuracy bench-classify bench-proxy bench-store sanitize clean
+.PHONY: run test lint ext bench bench-accuracy bench-classify bench-bank bench-proxy bench-store sanitize clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,13 +41,16 @@ bench-accuracy: ext
 bench-classify: ext
 	$(PY) bench/bench_classify.py
 
+bench-bank: ext
+	$(PY) bench/bench_bank.py
+
 bench-proxy: ext
 	$(PY) bench/bench_proxy.py
 
 bench-store: ext
 	$(PY) bench/bench_store.py
 
-bench: bench-accuracy bench-classify bench-proxy bench-store
+bench: bench-accuracy bench-classify bench-bank bench-proxy bench-store
 
 # The C extension built with ASan/UBSan into the tree, then the differential
 # tests under it (libasan preloaded: the interpreter itself is not built with

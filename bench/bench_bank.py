@@ -1,0 +1,190 @@
+"""Where the hyperscan scan time goes: per-byte cost of presence databases
+built from parts of the pattern bank (a program, not a test).
+
+The compiled classifier's scan is most of its time at 32 KB and above. This
+splits the bank (less the tool-name patterns) into:
+
+- digit-led: every match holds a digit and no run of two or more literal
+  characters is required (cards, SSNs, IBANs, phone numbers, IPv4, ...),
+  both read off `re`'s parse tree, not listed by hand;
+- ipv6: led by a class that almost every character satisfies;
+- literal-led: the rest (keywords, token prefixes, code shapes);
+
+and times one presence database (single-match, the classifier's flags) per
+part and for the whole, over the gathered text of the 32 KB and 256 KB
+conversations of bench_classify.py, plus what this machine does per
+byte in the simplest C loop (`bytes.count` of one byte value, a compare and
+add per byte). Best of many short runs; appends one JSON line to
+bench/results/bank.jsonl.
+
+Run: python bench/bench_bank.py [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import importlib.metadata
+import platform
+import sys
+import timeit
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from bench_classify import conversation
+from benchmeta import cpu_model, git_commit
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "bank.jsonl"
+SIZES = {"32 KB": 32_000, "256 KB": 256_000}
+
+
+def min_digits(node: Any) -> int:
+    """The fewest ASCII digits any match of a parsed regex holds."""
+    parser: Any = importlib.import_module("re._parser")
+    constants: Any = importlib.import_module("re._constants")
+    total = 0
+    for op, arg in node:
+        if op is constants.LITERAL:
+            total += 48 <= arg <= 57
+        elif op is constants.IN:
+            total += all(_digit_item(constants, item) for item in arg)
+        elif op is constants.SUBPATTERN:
+            total += min_digits(arg[-1])
+        elif op is constants.BRANCH:
+            total += min(min_digits(branch) for branch in arg[1])
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+            total += arg[0] * min_digits(arg[2])
+        elif isinstance(arg, parser.SubPattern):
+            total += min_digits(arg)
+    return total
+
+
+def _digit_item(constants: Any, item: tuple[Any, Any]) -> bool:
+    op, arg = item
+    if op is constants.LITERAL:
+        return bool(48 <= arg <= 57)
+    if op is constants.RANGE:
+        return bool(arg[0] >= 48 and arg[1] <= 57)
+    if op is constants.CATEGORY:
+        return bool(arg is constants.CATEGORY_DIGIT)
+    return False
+
+
+def parts() -> dict[str, list[int]]:
+    """Part name -> BANK indexes."""
+    parser: Any = importlib.import_module("re._parser")
+    from router.classify.patterns import BANK, RE_FLAGS
+
+    out: dict[str, list[int]] = {"digit-led": [], "ipv6": [], "literal-led": []}
+    for i, p in enumerate(BANK):
+        if p.group == "tool":
+            continue
+        if p.name == "ipv6":
+            out["ipv6"].append(i)
+        elif min_digits(tree := parser.parse(p.regex, RE_FLAGS)) and (
+            longest_literal(tree) < 2
+        ):
+            out["digit-led"].append(i)
+        else:
+            out["literal-led"].append(i)
+    out["whole bank"] = sorted(i for ids in list(out.values()) for i in ids)
+    return out
+
+
+def longest_literal(node: Any) -> int:
+    """The longest run of consecutive literal characters every match of a
+    parsed regex holds (inside groups, not inside repeats or branches): the
+    kind of factor hyperscan's literal matcher can look for."""
+    constants: Any = importlib.import_module("re._constants")
+    best = run = 0
+    for op, arg in node:
+        if op is constants.LITERAL:
+            run += 1
+        elif op is constants.SUBPATTERN:
+            best = max(best, run, longest_literal(arg[-1]))
+            run = 0
+        else:
+            run = 0
+        best = max(best, run)
+    return best
+
+
+def texts() -> dict[str, str]:
+    from router.classify import _native
+    from router.wire import decode_request
+
+    return {
+        name: _native.gather(decode_request(conversation(size)), True)[1]
+        for name, size in SIZES.items()
+    }
+
+
+def best(fn: Any, number: int) -> float:
+    return min(timeit.repeat(fn, number=number, repeat=30)) / number
+
+
+def run() -> dict[str, Any]:
+    import hyperscan
+
+    from router.classify import _native
+    from router.classify.bank import _PRESENCE_FLAGS, compile_database
+    from router.classify.patterns import BANK
+
+    result: dict[str, Any] = {"parts": {}, "ns_per_byte": {}}
+    bodies = texts()
+    for name, ids in parts().items():
+        result["parts"][name] = [BANK[i].name for i in ids]
+        db = compile_database(tuple(ids), (_PRESENCE_FLAGS,) * len(ids))
+        scratch = hyperscan.Scratch(db)
+        for size, text in bodies.items():
+            buf = _native.Utf8(text)
+            seconds = best(
+                lambda db=db, buf=buf, scratch=scratch: db.scan(
+                    buf, match_event_handler=lambda *a: None, scratch=scratch
+                ),
+                5,
+            )
+            result["ns_per_byte"].setdefault(name, {})[size] = seconds * 1e9 / len(buf)
+    for size, text in bodies.items():
+        raw = text.encode()
+        seconds = best(lambda raw=raw: raw.count(b"\x00"), 50)
+        result["ns_per_byte"].setdefault("bytes.count", {})[size] = (
+            seconds * 1e9 / len(raw)
+        )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-record", action="store_true", help="do not append")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    result = run()
+    print(f"{'database':<14} {'patterns':>8} " + " ".join(f"{s:>9}" for s in SIZES))
+    for name, row in result["ns_per_byte"].items():
+        count = len(result["parts"].get(name, [])) or "-"
+        cells = " ".join(f"{row[s]:>9.2f}" for s in SIZES)
+        print(f"{name:<14} {count!s:>8} {cells}")
+    print("(nanoseconds per byte of the gathered text, best of 30 runs)")
+    print("digit-led: " + ", ".join(result["parts"]["digit-led"]))
+    if not args.no_record:
+        record = {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(),
+            "commit": git_commit(),
+            "cpu": cpu_model(),
+            "python": platform.python_version(),
+            "hyperscan": importlib.metadata.version("hyperscan"),
+            **result,
+        }
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        with RESULTS.open("ab") as fh:
+            fh.write(msgspec.json.encode(record) + b"\n")
+        print(f"appended to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
