@@ -11,9 +11,10 @@ splits the bank (less the tool-name patterns) into:
 - literal-led: the rest (keywords, token prefixes, code shapes);
 
 and times one presence database (single-match, the classifier's flags) per
-part and for the whole, over the gathered text of the 32 KB and 256 KB
-conversations of bench_classify.py, plus what this machine does per
-byte in the simplest C loop (`bytes.count` of one byte value, a compare and
+part and for the whole, and the classifier's own scan database (which
+reports every end of the patterns it locates), over the gathered text of the
+32 KB and 256 KB conversations of bench_classify.py, plus what this machine
+does per byte in the simplest C loop (`bytes.count` of one byte value, a compare and
 add per byte). Best of many short runs; appends one JSON line to
 bench/results/bank.jsonl.
 
@@ -130,14 +131,21 @@ def run() -> dict[str, Any]:
     import hyperscan
 
     from router.classify import _native
-    from router.classify.bank import _PRESENCE_FLAGS, compile_database
+    from router.classify.bank import _PRESENCE_FLAGS, PLAN, compile_database
     from router.classify.patterns import BANK
 
     result: dict[str, Any] = {"parts": {}, "ns_per_byte": {}}
     bodies = texts()
-    for name, ids in parts().items():
+    databases = {
+        name: (tuple(ids), (_PRESENCE_FLAGS,) * len(ids))
+        for name, ids in parts().items()
+    }
+    # The database the compiled classifier scans first for a one-scope body:
+    # every end of the patterns it must locate, the others single-match.
+    databases["scan database"] = PLAN["all"]
+    for name, (ids, flags) in databases.items():
         result["parts"][name] = [BANK[i].name for i in ids]
-        db = compile_database(tuple(ids), (_PRESENCE_FLAGS,) * len(ids))
+        db = compile_database(ids, flags)
         scratch = hyperscan.Scratch(db)
         for size, text in bodies.items():
             buf = _native.Utf8(text)
