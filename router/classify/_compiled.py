@@ -6,7 +6,9 @@ The per-request work moves out of Python; what decides stays shared:
 1. `_native.gather` (C twin of `_reference.gather`) walks the Structs once:
    both scopes' texts, the token estimate, the facts.
 2. One hyperscan scan per distinct scope text (bank.py) says which patterns
-   match it at all and where the positioned ones' matches end. Only the
+   match it at all and where the positioned ones' matches end. The `GATED`
+   ones (digit-led `near` patterns of the sensitive groups) are not in that
+   scan: they are candidates when their keyword is present. Only the
    patterns present are counted: a presence-only one counts 1 without `re`;
    the fence count is C; a `near` pattern whose context is absent counts 0;
    one whose signal already fired in the scope adds nothing and is skipped.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -33,7 +35,14 @@ from router.classify._reference import (
     _near,
     assemble,
 )
-from router.classify.bank import FENCE, SCOPES, Bank, needs_positions, scanned
+from router.classify.bank import (
+    FENCE,
+    GATED,
+    SCOPES,
+    Bank,
+    needs_positions,
+    scanned,
+)
 from router.classify.checks import CHECKS
 from router.classify.kernels import Kernels
 from router.classify.located import Matches
@@ -119,6 +128,13 @@ def _plans(groups: frozenset[str]) -> tuple[Plan, ...]:
 _ALL_PLANS: Final = _plans(SENSITIVE_GROUPS | TASK_GROUPS)
 _SCANNED: Final = {scope: tuple(scanned(p, scope) for p in BANK) for scope in SCOPES}
 _PLAN_BY_INDEX: Final = {plan.at: plan for plan in _ALL_PLANS}
+# The `GATED` patterns (not in the scope databases), by their context's BANK
+# index: candidates whenever that context is present.
+GATED_BY_CONTEXT: Final = {
+    ctx: tuple(p.at for p in _ALL_PLANS if p.pattern.name in GATED and p.context == ctx)
+    for ctx in sorted({p.context for p in _ALL_PLANS if p.pattern.name in GATED})
+}
+GATED_CONTEXTS: Final = frozenset(GATED_BY_CONTEXT)
 # Position in _ALL_PLANS (presence-only first) per BANK index, by scope.
 SENSITIVE_ORDER: Final = {
     p.at: k for k, p in enumerate(_ALL_PLANS) if p.pattern.group in SENSITIVE_GROUPS
@@ -201,7 +217,12 @@ def _counts(scope: _Scope, order: dict[int, int]) -> dict[str, int]:
     would give them, less those whose signal had already fired."""
     counts: dict[str, int] = {}
     fired: set[str] = set()
-    for k in sorted(order[i] for i in scope.present if i in order):
+    candidates: Iterable[int] = scope.present
+    if not GATED_CONTEXTS.isdisjoint(scope.present):
+        candidates = [*candidates]
+        for context in GATED_CONTEXTS.intersection(scope.present):
+            candidates += GATED_BY_CONTEXT[context]
+    for k in sorted(order[i] for i in candidates if i in order):
         plan = _ALL_PLANS[k]
         p = plan.pattern
         if p.signal in fired and p.name != FENCE:

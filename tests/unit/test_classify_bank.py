@@ -20,7 +20,7 @@ import re
 from router.classify import _native, bank
 from router.classify._compiled import _ALL_PLANS, _longest
 from router.classify.located import Matches
-from router.classify.patterns import BANK, RE_FLAGS
+from router.classify.patterns import BANK, BY_NAME, RE_FLAGS
 from tests.unit.test_classify_diff import random_text
 
 
@@ -39,6 +39,19 @@ def test_plan_covers_every_positioned_pattern() -> None:
         for scope in bank.SCOPES:
             assert not bank.scanned(p, scope) or bank.positioned(p)
     assert set(bank.PLAN) >= {"all", "sensitive", "task", "all:presence"}
+
+
+def test_gated_patterns_wait_for_their_keyword() -> None:
+    gated = {p.name for p in BANK if p.near and p.group in ("high", "medium")}
+    assert gated == bank.GATED
+    assert {"ssn_keyword_digits", "passport_number"} <= gated
+    for scope, members in bank.MEMBERS.items():
+        assert not members & gated, scope
+        assert all(
+            BY_NAME[name].near in members
+            for name in gated
+            if BY_NAME[name].group in bank.SCOPES[scope]
+        )
 
 
 def test_cache_dir_from_environment(tmp_path: Path) -> None:

@@ -234,6 +234,8 @@ def test_long_mixed_texts(c_classify: Classify) -> None:
         ("x" * 9_999 + "\n") * 20,
         "a.b@example.org " * 12_000,
         "SSN 078-05-1123 " * 12_000,
+        "ssn 123456789 passport A1234567 MRN 1234-5678 member id AB12345 " * 3_000,
+        "Patient: John dx E11.9 diagnosed " * 6_000,
         "```\n" * 50_000,
     ],
     ids=lambda t: repr(t[:12]),
