@@ -144,7 +144,10 @@ def run() -> dict[str, Any]:
     # every end of the patterns it must locate, the others single-match.
     databases["scan database"] = PLAN["all"]
     for name, (ids, flags) in databases.items():
-        result["parts"][name] = [BANK[i].name for i in ids]
+        result["parts"][name] = [
+            BANK[i].name if i < len(BANK) else f"gate of {BANK[i - len(BANK)].name}"
+            for i in ids
+        ]
         db = compile_database(ids, flags)
         scratch = hyperscan.Scratch(db)
         for size, text in bodies.items():

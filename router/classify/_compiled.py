@@ -7,8 +7,9 @@ The per-request work moves out of Python; what decides stays shared:
    both scopes' texts, the token estimate, the facts.
 2. One hyperscan scan per distinct scope text (bank.py) says which patterns
    match it at all and where the positioned ones' matches end. The `GATED`
-   ones (digit-led `near` patterns of the sensitive groups) are not in that
-   scan: they are candidates when their keyword is present. Only the
+   ones (digit-led `near` patterns of the sensitive groups, and those with a
+   `gate`) are not in that scan: they are candidates when their keyword or
+   gate is present. Only the
    patterns present are counted: a presence-only one counts 1 without `re`;
    the fence count is C; a `near` pattern whose context is absent counts 0;
    one whose signal already fired in the scope adds nothing and is skipped.
@@ -42,6 +43,7 @@ from router.classify.bank import (
     Bank,
     needs_positions,
     scanned,
+    trigger,
 )
 from router.classify.checks import CHECKS
 from router.classify.kernels import Kernels
@@ -128,13 +130,13 @@ def _plans(groups: frozenset[str]) -> tuple[Plan, ...]:
 _ALL_PLANS: Final = _plans(SENSITIVE_GROUPS | TASK_GROUPS)
 _SCANNED: Final = {scope: tuple(scanned(p, scope) for p in BANK) for scope in SCOPES}
 _PLAN_BY_INDEX: Final = {plan.at: plan for plan in _ALL_PLANS}
-# The `GATED` patterns (not in the scope databases), by their context's BANK
-# index: candidates whenever that context is present.
-GATED_BY_CONTEXT: Final = {
-    ctx: tuple(p.at for p in _ALL_PLANS if p.pattern.name in GATED and p.context == ctx)
-    for ctx in sorted({p.context for p in _ALL_PLANS if p.pattern.name in GATED})
+# The `GATED` patterns (not in the scope databases), by the database id
+# whose presence makes them candidates (`bank.trigger`).
+GATED_BY_TRIGGER: Final = {
+    t: tuple(p.at for p in _ALL_PLANS if p.pattern.name in GATED and trigger(p.at) == t)
+    for t in sorted({trigger(p.at) for p in _ALL_PLANS if p.pattern.name in GATED})
 }
-GATED_CONTEXTS: Final = frozenset(GATED_BY_CONTEXT)
+TRIGGERS: Final = frozenset(GATED_BY_TRIGGER)
 # Position in _ALL_PLANS (presence-only first) per BANK index, by scope.
 SENSITIVE_ORDER: Final = {
     p.at: k for k, p in enumerate(_ALL_PLANS) if p.pattern.group in SENSITIVE_GROUPS
@@ -218,10 +220,10 @@ def _counts(scope: _Scope, order: dict[int, int]) -> dict[str, int]:
     counts: dict[str, int] = {}
     fired: set[str] = set()
     candidates: Iterable[int] = scope.present
-    if not GATED_CONTEXTS.isdisjoint(scope.present):
+    if not TRIGGERS.isdisjoint(scope.present):
         candidates = [*candidates]
-        for context in GATED_CONTEXTS.intersection(scope.present):
-            candidates += GATED_BY_CONTEXT[context]
+        for fired_id in TRIGGERS.intersection(scope.present):
+            candidates += GATED_BY_TRIGGER[fired_id]
     for k in sorted(order[i] for i in candidates if i in order):
         plan = _ALL_PLANS[k]
         p = plan.pattern

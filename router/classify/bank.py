@@ -6,9 +6,10 @@ reference runs the same records with Python `re`). A pattern hyperscan does
 not report does not match the text at all (hyperscan and `re` agree on that,
 tests/unit/test_classify_patterns.py). Each scope - "all" (the bank less the
 tool-name patterns), "sensitive" (high, medium) and "task" (code, reasoning,
-time), each with the contexts its `near` patterns name, less the sensitive
-`near` patterns (`GATED`: scanned for only when their keyword is) - has two
-databases:
+time), each with the contexts its `near` patterns name, less the `GATED`
+ones (the sensitive `near` patterns, scanned for only when their keyword is
+present, and the patterns with a `gate`, whose gate the databases hold
+instead) - has two databases:
 
 - the scan database: the positioned patterns (those whose matches must be
   looked at: a check, a `near` or the context of one, a count) without
@@ -117,10 +118,41 @@ ON_DEMAND: Final = frozenset(
 
 # Those `near` patterns are not in the scope databases at all: they are
 # digit-led (left in, they cost 6-9% of a scan at 32 KB and up) and count 0
-# unless their keyword is present.
+# unless their keyword is present. Neither are the patterns with a `gate`:
+# the databases hold the gate (single-match, under the id `gate_id`) and
+# the pattern is looked for only when the gate is present.
 GATED: Final = frozenset(
-    p.name for p in BANK if p.near is not None and p.group in SCOPES["sensitive"]
+    p.name
+    for p in BANK
+    if (p.near is not None and p.group in SCOPES["sensitive"]) or p.gate is not None
 )
+
+
+BY_NAME_INDEX: Final = {p.name: i for i, p in enumerate(BANK)}
+
+
+def gate_id(index: int) -> int:
+    """The database id of BANK[index]'s gate (past every BANK index)."""
+    return len(BANK) + index
+
+
+def trigger(index: int) -> int:
+    """The database id whose presence makes the `GATED` BANK[index] a
+    candidate: its gate, else its `near` context."""
+    p = BANK[index]
+    if p.gate is not None:
+        return gate_id(index)
+    assert p.near is not None
+    return BY_NAME_INDEX[p.near]
+
+
+def expression(db_id: int) -> str:
+    """The regex behind a database id: a BANK pattern's or a gate."""
+    if db_id < len(BANK):
+        return BANK[db_id].regex
+    gate = BANK[db_id - len(BANK)].gate
+    assert gate is not None
+    return gate
 
 
 def _members(groups: frozenset[str]) -> frozenset[str]:
@@ -143,13 +175,19 @@ def scanned(pattern: Pattern, scope: str) -> bool:
 
 
 def _plan() -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Database name -> (BANK indexes compiled into it, their flags)."""
+    """Database name -> (the ids compiled into it: BANK indexes and
+    `gate_id`s, their flags)."""
     plan: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
     for scope, members in MEMBERS.items():
         ids = tuple(i for i, p in enumerate(BANK) if p.name in members)
-        scan = (_FLAGS if scanned(BANK[i], scope) else _PRESENCE_FLAGS for i in ids)
-        plan[scope] = ids, tuple(scan)
-        plan[f"{scope}:presence"] = ids, (_PRESENCE_FLAGS,) * len(ids)
+        gates = tuple(
+            gate_id(i)
+            for i, p in enumerate(BANK)
+            if p.gate is not None and p.group in SCOPES[scope]
+        )
+        scan = [_FLAGS if scanned(BANK[i], scope) else _PRESENCE_FLAGS for i in ids]
+        plan[scope] = ids + gates, (*scan, *(_PRESENCE_FLAGS,) * len(gates))
+        plan[f"{scope}:presence"] = ids + gates, (_PRESENCE_FLAGS,) * len(ids + gates)
     for i, p in enumerate(BANK):
         if positioned(p):
             plan[f"pos:{i}"] = (i,), (_FLAGS,)
@@ -166,7 +204,7 @@ def cache_key() -> str:
             _FORMAT,
             importlib.metadata.version("hyperscan"),
             platform.machine(),
-            [p.regex for p in BANK],
+            [[p.regex, p.gate] for p in BANK],
             sorted(
                 (name, list(ids), list(flags)) for name, (ids, flags) in PLAN.items()
             ),
@@ -185,10 +223,10 @@ def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
 def compile_database(
     ids: tuple[int, ...], flags: tuple[int, ...]
 ) -> hyperscan.Database:
-    """One block-mode database of the given BANK indexes (ids = indexes)."""
+    """One block-mode database of the given ids (`expression`)."""
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(
-        expressions=[BANK[i].regex.encode() for i in ids],
+        expressions=[expression(i).encode() for i in ids],
         ids=list(ids),
         elements=len(ids),
         flags=list(flags),
