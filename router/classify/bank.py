@@ -84,11 +84,12 @@ class Scan(NamedTuple):
 
 def needs_positions(pattern: Pattern) -> bool:
     """Whether counting the pattern means looking at its matches (anything
-    but a presence-only pattern)."""
+    but a presence-only pattern; a gated one is looked for on its own)."""
     return (
         pattern.validator is not None
         or pattern.near is not None
         or pattern.min_count > 1
+        or pattern.gate is not None
         or pattern.name == FENCE
     )
 
