@@ -24,18 +24,15 @@ Run: python bench/bench_bank.py [--no-record]
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib
 import importlib.metadata
-import platform
 import sys
 import timeit
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from bench_classify import conversation
-from benchmeta import cpu_model, git_commit
+from benchmeta import append, stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bank.jsonl"
@@ -183,16 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     print("digit-led: " + ", ".join(result["parts"]["digit-led"]))
     if not args.no_record:
         record = {
-            "date": datetime.datetime.now(datetime.UTC).isoformat(),
-            "commit": git_commit(),
-            "cpu": cpu_model(),
-            "python": platform.python_version(),
+            **stamp(),
             "hyperscan": importlib.metadata.version("hyperscan"),
             **result,
         }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("ab") as fh:
-            fh.write(msgspec.json.encode(record) + b"\n")
+        append(RESULTS, [record])
         print(f"appended to {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -22,10 +22,8 @@ Run: python bench/bench_classify.py [--quick] [--no-record]
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.metadata
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -36,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from benchmeta import cpu_model, git_commit
+from benchmeta import append, stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "classify.jsonl"
@@ -260,10 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     print("targets missed: " + ("; ".join(missed) if missed else "none"))
     if not args.no_record:
         record = {
-            "date": datetime.datetime.now(datetime.UTC).isoformat(),
-            "commit": git_commit(),
-            "cpu": cpu_model(),
-            "python": platform.python_version(),
+            **stamp(),
             "hyperscan": importlib.metadata.version("hyperscan"),
             "msgspec": msgspec.__version__,
             "quick": args.quick,
@@ -271,9 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             "results": results,
             "targets_missed": missed,
         }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("ab") as fh:
-            fh.write(msgspec.json.encode(record) + b"\n")
+        append(RESULTS, [record])
         print(f"appended to {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -18,18 +18,16 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmeta import cpu_model, git_commit
+from benchmeta import append, stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "proxy.jsonl"
@@ -232,18 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     from router.classify import IMPLEMENTATION
 
     meta = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
-        "cpu": cpu_model(),
-        "python": platform.python_version(),
+        **stamp(),
         "classifier": IMPLEMENTATION,
         "workers": args.workers,
         "store": args.store,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as f:
-        for row in rows:
-            f.write(json.dumps({**meta, **row}) + "\n")
+    append(RESULTS, ({**meta, **row} for row in rows))
 
     print(
         f"router overhead, {rows[0]['requests']} sequential keep-alive requests "

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import platform
 import random
 import sqlite3
 import statistics
@@ -34,13 +33,12 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import msgspec
-from benchmeta import cpu_model, git_commit
+from benchmeta import append, stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "store.jsonl"
@@ -255,18 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(json.loads(child.stdout.splitlines()[-1]))
 
     meta = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
-        "cpu": cpu_model(),
-        "python": platform.python_version(),
+        **stamp(),
         "sqlite": sqlite3.sqlite_version,
         "aiosqlite": aiosqlite.__version__,
         "msgspec": msgspec.__version__,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as f:
-        for row in rows:
-            f.write(json.dumps({**meta, **row}) + "\n")
+    append(RESULTS, ({**meta, **row} for row in rows))
 
     print(f"metrics store (SQLite {meta['sqlite']}, {meta['cpu']})")
     print(f"{'variant':12} {'rows':>9} {'rows/s':>9} {'submit ns':>9} {'ms':>9} "
