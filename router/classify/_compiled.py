@@ -9,10 +9,10 @@ The per-request work moves out of Python; what decides stays shared:
    match it at all and where the positioned ones' matches end. The `GATED`
    ones (digit-led `near` patterns of the sensitive groups, and those with a
    `gate`) are not in that scan: they are candidates when their keyword or
-   gate is present. Only the
-   patterns present are counted: a presence-only one counts 1 without `re`;
-   the fence count is C; a `near` pattern whose context is absent counts 0;
-   one whose signal already fired in the scope adds nothing and is skipped.
+   gate is present. Only the patterns present are counted: a presence-only
+   one counts 1 without `re`; the fence count is C; a `near` pattern whose
+   context is absent counts 0; one whose signal already fired in the scope
+   adds nothing and is skipped.
 3. The rest take their matches from `re`, as the reference's `scan` does,
    but searched only where hyperscan says a match ends (`located.Matches`):
    the spans, checks and `near` windows are the reference's.
@@ -222,8 +222,8 @@ def _counts(scope: _Scope, order: dict[int, int]) -> dict[str, int]:
     candidates: Iterable[int] = scope.present
     if not TRIGGERS.isdisjoint(scope.present):
         candidates = [*candidates]
-        for fired_id in TRIGGERS.intersection(scope.present):
-            candidates += GATED_BY_TRIGGER[fired_id]
+        for present_id in TRIGGERS.intersection(scope.present):
+            candidates += GATED_BY_TRIGGER[present_id]
     for k in sorted(order[i] for i in candidates if i in order):
         plan = _ALL_PLANS[k]
         p = plan.pattern

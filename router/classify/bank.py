@@ -109,10 +109,15 @@ def positioned(pattern: Pattern) -> bool:
 # member ID, a patient's name) and match most numbers: the scan database only
 # says whether a keyword is present, and the ends of the keyword and of its
 # pattern are scanned for when it is.
+def keyword_gated(pattern: Pattern) -> bool:
+    """A `near` pattern of the sensitive scope."""
+    return pattern.near is not None and pattern.group in SCOPES["sensitive"]
+
+
 ON_DEMAND: Final = frozenset(
     name
     for p in BANK
-    if p.near is not None and p.group in SCOPES["sensitive"]
+    if keyword_gated(p) and p.near is not None
     for name in (p.name, p.near)
 )
 
@@ -122,11 +127,7 @@ ON_DEMAND: Final = frozenset(
 # unless their keyword is present. Neither are the patterns with a `gate`:
 # the databases hold the gate (single-match, under the id `gate_id`) and
 # the pattern is looked for only when the gate is present.
-GATED: Final = frozenset(
-    p.name
-    for p in BANK
-    if (p.near is not None and p.group in SCOPES["sensitive"]) or p.gate is not None
-)
+GATED: Final = frozenset(p.name for p in BANK if keyword_gated(p) or p.gate is not None)
 
 
 BY_NAME_INDEX: Final = {p.name: i for i, p in enumerate(BANK)}
