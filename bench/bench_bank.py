@@ -37,43 +37,43 @@ from benchmeta import append, stamp
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "bank.jsonl"
 SIZES = {"32 KB": 32_000, "256 KB": 256_000}
+# re's parser and its opcodes (private modules, typed as Any).
+PARSER: Any = importlib.import_module("re._parser")
+OPS: Any = importlib.import_module("re._constants")
 
 
 def min_digits(node: Any) -> int:
     """The fewest ASCII digits any match of a parsed regex holds."""
-    parser: Any = importlib.import_module("re._parser")
-    constants: Any = importlib.import_module("re._constants")
     total = 0
     for op, arg in node:
-        if op is constants.LITERAL:
+        if op is OPS.LITERAL:
             total += 48 <= arg <= 57
-        elif op is constants.IN:
-            total += all(_digit_item(constants, item) for item in arg)
-        elif op is constants.SUBPATTERN:
+        elif op is OPS.IN:
+            total += all(_digit_item(item) for item in arg)
+        elif op is OPS.SUBPATTERN:
             total += min_digits(arg[-1])
-        elif op is constants.BRANCH:
+        elif op is OPS.BRANCH:
             total += min(min_digits(branch) for branch in arg[1])
-        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+        elif op in (OPS.MAX_REPEAT, OPS.MIN_REPEAT):
             total += arg[0] * min_digits(arg[2])
-        elif isinstance(arg, parser.SubPattern):
+        elif isinstance(arg, PARSER.SubPattern):
             total += min_digits(arg)
     return total
 
 
-def _digit_item(constants: Any, item: tuple[Any, Any]) -> bool:
+def _digit_item(item: tuple[Any, Any]) -> bool:
     op, arg = item
-    if op is constants.LITERAL:
+    if op is OPS.LITERAL:
         return bool(48 <= arg <= 57)
-    if op is constants.RANGE:
+    if op is OPS.RANGE:
         return bool(arg[0] >= 48 and arg[1] <= 57)
-    if op is constants.CATEGORY:
-        return bool(arg is constants.CATEGORY_DIGIT)
+    if op is OPS.CATEGORY:
+        return bool(arg is OPS.CATEGORY_DIGIT)
     return False
 
 
 def parts() -> dict[str, list[int]]:
     """Part name -> BANK indexes."""
-    parser: Any = importlib.import_module("re._parser")
     from router.classify.patterns import BANK, RE_FLAGS
 
     out: dict[str, list[int]] = {"digit-led": [], "ipv6": [], "literal-led": []}
@@ -82,7 +82,7 @@ def parts() -> dict[str, list[int]]:
             continue
         if p.name == "ipv6":
             out["ipv6"].append(i)
-        elif min_digits(tree := parser.parse(p.regex, RE_FLAGS)) and (
+        elif min_digits(tree := PARSER.parse(p.regex, RE_FLAGS)) and (
             longest_literal(tree) < 2
         ):
             out["digit-led"].append(i)
@@ -96,12 +96,11 @@ def longest_literal(node: Any) -> int:
     """The longest run of consecutive literal characters every match of a
     parsed regex holds (inside groups, not inside repeats or branches): the
     kind of factor hyperscan's literal matcher can look for."""
-    constants: Any = importlib.import_module("re._constants")
     best = run = 0
     for op, arg in node:
-        if op is constants.LITERAL:
+        if op is OPS.LITERAL:
             run += 1
-        elif op is constants.SUBPATTERN:
+        elif op is OPS.SUBPATTERN:
             best = max(best, run, longest_literal(arg[-1]))
             run = 0
         else:
