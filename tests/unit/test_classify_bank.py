@@ -6,6 +6,7 @@ Skipped when the extension or hyperscan is not available.
 
 from __future__ import annotations
 
+import importlib
 import random
 import shutil
 from pathlib import Path
@@ -76,6 +77,35 @@ def test_every_match_holds_its_gate() -> None:
         assert seen > 50, p.name
 
 
+def test_a_tail_ends_the_regex() -> None:
+    """regex = prefix + tail, each a regex on its own and the whole not an
+    alternation at its top level: every match of the regex is a match of
+    the prefix followed by one of the tail, so it ends where one does."""
+    parser = importlib.import_module("re._parser")
+    tailed = [p for p in BANK if p.tail is not None]
+    assert tailed
+    for p in tailed:
+        assert p.tail and p.regex.endswith(p.tail), p.name
+        prefix = p.regex[: -len(p.tail)]
+        re.compile(prefix, RE_FLAGS)
+        re.compile(p.tail, RE_FLAGS)
+        ops = [op for op, _ in parser.parse(p.regex, RE_FLAGS)]
+        assert ops and ops != [parser.BRANCH], p.name
+        assert bank.needs_positions(p), p.name
+
+
+def test_every_match_ends_where_its_tail_does() -> None:
+    for p in (p for p in BANK if p.tail is not None):
+        rx, tail = re.compile(p.regex, RE_FLAGS), re.compile(p.tail or "", RE_FLAGS)
+        seen = 0
+        for text in gate_texts():
+            for m in rx.finditer(text):
+                seen += 1
+                starts = range(m.start(), m.end())
+                assert any(tail.fullmatch(text, at, m.end()) for at in starts)
+        assert seen > 50, p.name
+
+
 def test_cache_dir_from_environment(tmp_path: Path) -> None:
     assert bank.default_cache_dir({"LLR_CACHE_DIR": str(tmp_path)}) == tmp_path
     xdg = bank.default_cache_dir({"XDG_CACHE_HOME": str(tmp_path)})
@@ -131,13 +161,16 @@ def scope_texts(seed: int) -> list[str]:
 
 @pytest.mark.parametrize("scope", bank.SCOPES)
 def test_scan_and_presence_agree_with_re(loaded: bank.Bank, scope: str) -> None:
+    """Present: the pattern (its tail, for one with a tail) matches; every
+    end of a `scanned` pattern's matches is reported."""
     compiled = {i: re.compile(p.regex, RE_FLAGS) for i, p in enumerate(BANK)}
+    looked_for = {i: re.compile(p.tail or p.regex, RE_FLAGS) for i, p in enumerate(BANK)}
     gates = {i: re.compile(p.gate, RE_FLAGS) for i, p in enumerate(BANK) if p.gate}
     for text in scope_texts(len(scope)):
         buffer = _native.Utf8(text)
         want = {
             i for i in compiled if BANK[i].name in bank.MEMBERS[scope]
-            and compiled[i].search(text)
+            and looked_for[i].search(text)
         } | {
             bank.gate_id(i) for i, rx in gates.items()
             if BANK[i].group in bank.SCOPES[scope] and rx.search(text)
