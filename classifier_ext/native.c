@@ -13,6 +13,9 @@
 
 #include "native.h"
 
+#include <stdint.h>
+#include <string.h>
+
 /* ------------------------------------------------------------------------
  * Luhn checksum                       twin of validators.luhn_ok
  * ------------------------------------------------------------------------ */
@@ -156,41 +159,137 @@ run_units(int cls, long long n, long long non_ascii, int nxt)
         }                                                                    \
     } while (0)
 
-/* ASCII text: run_units paid one character at a time, without a branch per
- * run. Each character adds by_position[class][position in its run] plus
- * on_change[class before][class] (zero when the class did not change):
- *   WORD   110 on the first letter, 30 per letter from the tenth on;
- *   DIGIT  100 on the first of every three digits (the position is the
- *          digit's index mod 3);
- *   PUNCT  85 per character, and a WORD after PUNCT takes 85 back;
- *   SPACE  100 on the second character; a DIGIT after SPACE adds 100.
- * No ASCII character is CJK or SYMBOL. The position counters are the only
- * loop-carried work; tests/unit/test_native_diff.py holds this equal to
- * tokens.estimate_tokens. */
-enum { POSITIONS = 12, C_START = 6 };
+/* ASCII text, 64 characters at a time. Every ASCII character is a letter
+ * (WORD), a digit, a space or PUNCT (none is CJK or SYMBOL), and run_units
+ * can be paid per character from where it sits in its run:
+ *   WORD   110 on a run's first letter, 30 on each from the tenth on;
+ *   DIGIT  100 on the first of every three digits of a run;
+ *   PUNCT  85 each, less 85 for a WORD right after PUNCT;
+ *   SPACE  100 on a run's second space; a DIGIT right after SPACE adds 100.
+ * So a block's units come off four bit masks (bit i: character i is of the
+ * class) shifted against the block before: "the character before is a
+ * space" is (S << 1) | (previous S >> 63). Only digit runs are walked, as
+ * runs (their count depends on the run's length). The masks are built with
+ * SSE2 where the compiler has it (every x86-64), else from ascii_class.
+ * tests/unit/test_native_diff.py holds this equal to tokens.estimate_tokens. */
+typedef struct {
+    uint64_t word, digit, space, punct;
+} Masks;
 
-static const short by_position[C_SYMBOL + 1][POSITIONS] = {
-    [C_SPACE] = {0, 100},
-    [C_DIGIT] = {100},
-    [C_WORD] = {110, 0, 0, 0, 0, 0, 0, 0, 0, 30, 30, 30},
-    [C_PUNCT] = {85, 85, 85, 85, 85, 85, 85, 85, 85, 85, 85, 85},
-};
-static short on_change[C_START + 1][C_SYMBOL + 1];
+/* X shifted k characters later, the block before filling the low bits. */
+#define LATER(x, before, k) (((x) << (k)) | ((before) >> (64 - (k))))
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+static inline __m128i
+in_range(__m128i x, char lo, char hi)
+{
+    return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8((char)(lo - 1))),
+                         _mm_cmplt_epi8(x, _mm_set1_epi8((char)(hi + 1))));
+}
+
+static inline Masks
+masks64(const Py_UCS1 *p)
+{
+    Masks m = {0, 0, 0, 0};
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        __m128i letter = in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z');
+        __m128i space = _mm_or_si128(in_range(x, 9, 13), in_range(x, 28, 32));
+        m.word |= (uint64_t)(unsigned)_mm_movemask_epi8(letter) << (16 * k);
+        m.digit |= (uint64_t)(unsigned)_mm_movemask_epi8(in_range(x, '0', '9')) << (16 * k);
+        m.space |= (uint64_t)(unsigned)_mm_movemask_epi8(space) << (16 * k);
+    }
+    m.punct = ~(m.word | m.digit | m.space);
+    return m;
+}
+#else
+static inline Masks
+masks64(const Py_UCS1 *p)
+{
+    Masks m = {0, 0, 0, 0};
+    for (int i = 0; i < 64; i++) {
+        int k = ascii_class[p[i]];
+        m.word |= (uint64_t)(k == C_WORD) << i;
+        m.digit |= (uint64_t)(k == C_DIGIT) << i;
+        m.space |= (uint64_t)(k == C_SPACE) << i;
+    }
+    m.punct = ~(m.word | m.digit | m.space);
+    return m;
+}
+#endif
+
+static inline int
+count64(uint64_t x)
+{
+    return __builtin_popcountll(x);
+}
+
+/* 100 per first of three digits of each digit run in the block; `phase` is
+ * how many digits (mod 3) of the run the block starts in came before it. */
+static long long
+digit_units(uint64_t digits, uint64_t digit_before, int *phase)
+{
+    long long units = 0;
+    int carried = (int)(digit_before >> 63) ? *phase : 0;
+    while (digits) {
+        int at = __builtin_ctzll(digits);
+        uint64_t rest = ~(digits >> at);
+        int len = rest ? __builtin_ctzll(rest) : 64;
+        int before = at == 0 ? carried : 0;
+        int first = (3 - before) % 3;
+        if (len > first) {
+            units += 100 * (1 + (len - 1 - first) / 3);
+        }
+        if (at + len == 64) {
+            *phase = (before + len) % 3;
+            break;
+        }
+        digits &= ~0ULL << (at + len);
+    }
+    return units;
+}
+
+static long long
+block_units(Masks m, Masks before, int *phase)
+{
+    uint64_t w = m.word, wb = before.word;
+    uint64_t tenth = w;
+    for (int k = 1; k <= 9; k++) {
+        tenth &= LATER(w, wb, k);
+    }
+    uint64_t space_before = LATER(m.space, before.space, 1);
+    uint64_t second_space =
+        m.space & space_before & ~LATER(m.space, before.space, 2);
+    return 110LL * count64(w & ~LATER(w, wb, 1)) + 30LL * count64(tenth) +
+           85LL * (count64(m.punct) - count64(w & LATER(m.punct, before.punct, 1))) +
+           100LL * count64(second_space | (m.digit & space_before)) +
+           digit_units(m.digit, before.digit, phase);
+}
 
 static long long
 estimate_ascii(const Py_UCS1 *p, Py_ssize_t len)
 {
     long long units = 0;
-    int before = C_START;
-    unsigned run = 0, third = 0;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        int k = ascii_class[p[i]];
-        int same = k == before;
-        run = same ? run + 1 : 0;
-        third = same ? (third == 2 ? 0 : third + 1) : 0;
-        unsigned at = k == C_DIGIT ? third : run < POSITIONS ? run : POSITIONS - 1;
-        units += by_position[k][at] + on_change[before][k];
-        before = k;
+    Masks before = {0, 0, 0, 0};
+    int phase = 0;
+    Py_ssize_t i = 0;
+    for (; i + 64 <= len; i += 64) {
+        Masks m = masks64(p + i);
+        units += block_units(m, before, &phase);
+        before = m;
+    }
+    if (i < len) {
+        Py_UCS1 last[64] = {0};
+        memcpy(last, p + i, (size_t)(len - i));
+        Masks m = masks64(last);
+        uint64_t valid = ~0ULL >> (64 - (len - i));
+        m.word &= valid;
+        m.digit &= valid;
+        m.space &= valid;
+        m.punct &= valid;
+        units += block_units(m, before, &phase);
     }
     return units;
 }
@@ -286,7 +385,5 @@ PyInit__native(void)
     for (Py_UCS4 c = 0; c < 128; c++) {
         ascii_class[c] = (signed char)char_class(c);
     }
-    on_change[C_PUNCT][C_WORD] = -85;
-    on_change[C_SPACE][C_DIGIT] = 100;
     return PyModuleDef_Init(&native_module);
 }

@@ -44,6 +44,18 @@ def test_estimate_tokens_seeded() -> None:
         assert native.estimate_tokens(text) == tokens.estimate_tokens(text), repr(text)
 
 
+def test_estimate_tokens_ascii_blocks() -> None:
+    """The ASCII path counts 64 characters at a time: runs of every class,
+    of every length mod 3 and past ten letters, across block edges."""
+    rng = random.Random(64)
+    pieces = ["a", "Z", "7", " ", "\t", "\x1c", ".", "-", "\x00", "\x7f"]
+    lengths = [1, 1, 2, 3, 9, 10, 11, 40, 64, 70]
+    for _ in range(1500):
+        n = rng.randint(0, 40)
+        text = "".join(rng.choice(pieces) * rng.choice(lengths) for _ in range(n))
+        assert native.estimate_tokens(text) == tokens.estimate_tokens(text), repr(text)
+
+
 @settings(max_examples=1500, deadline=None)
 @given(st.text())
 def test_estimate_tokens_any_unicode(text: str) -> None:
