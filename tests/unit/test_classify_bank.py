@@ -164,7 +164,9 @@ def test_scan_and_presence_agree_with_re(loaded: bank.Bank, scope: str) -> None:
     """Present: the pattern (its tail, for one with a tail) matches; every
     end of a `scanned` pattern's matches is reported."""
     compiled = {i: re.compile(p.regex, RE_FLAGS) for i, p in enumerate(BANK)}
-    looked_for = {i: re.compile(p.tail or p.regex, RE_FLAGS) for i, p in enumerate(BANK)}
+    looked_for = {
+        i: re.compile(p.tail or p.regex, RE_FLAGS) for i, p in enumerate(BANK)
+    }
     gates = {i: re.compile(p.gate, RE_FLAGS) for i, p in enumerate(BANK) if p.gate}
     for text in scope_texts(len(scope)):
         buffer = _native.Utf8(text)
