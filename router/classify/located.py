@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from itertools import compress, islice, repeat
+from operator import gt, sub
 
 
 class Matches:
@@ -39,8 +41,11 @@ class Matches:
         self._all_ends: list[int] = []
         self._firsts: list[int] = []
         if ends:
-            self._firsts = [0] + [
-                k for k in range(1, len(ends)) if ends[k] - width > ends[k - 1]
+            # k where ends[k] - ends[k - 1] > width, iterated in C.
+            gaps = map(sub, islice(ends, 1, None), ends)
+            self._firsts = [
+                0,
+                *compress(range(1, len(ends)), map(gt, gaps, repeat(width))),
             ]
 
     def _every(self) -> list[tuple[int, int]]:
