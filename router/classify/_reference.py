@@ -38,6 +38,8 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import methodcaller
 from typing import Any, Final, NamedTuple
 
 from router.classify.checks import CHECKS
@@ -253,6 +255,7 @@ def _fired(counts: dict[str, int]) -> list[Pattern]:
     return [p for p in fired if p.signal and counts[p.name] >= p.min_count]
 
 
+@lru_cache(maxsize=1024)
 def _family(model: str, task: Task) -> tuple[Family, str]:
     name = model.lower().rsplit("/", 1)[-1]
     if name.startswith(("gpt-", "chatgpt-")) or name.split("-")[0] in (
@@ -327,9 +330,9 @@ def _task(flags: int, signals: set[str]) -> Task:
     if flags & IMAGE:
         signals.add("task:image_part")
         return "vision"
-    if any(s.startswith("code:") for s in signals):
+    if any(map(methodcaller("startswith", "code:"), signals)):
         return "code"
-    if any(s.startswith(("time:", "task:web_search")) for s in signals):
+    if any(map(methodcaller("startswith", ("time:", "task:web_search")), signals)):
         return "web_search"
     return "general"
 
@@ -387,7 +390,7 @@ def assemble(
         modality = "image"
 
     tokens = got.tokens + MESSAGE_OVERHEAD * got.items
-    markers = sum(1 for s in signals if s.startswith("reasoning:"))
+    markers = sum(map(methodcaller("startswith", "reasoning:"), signals))
     blocks = (task_counts.get(FENCE, 0) + 1) // 2
     complexity = _complexity(tokens, markers, blocks, config, signals)
     family, family_signal = _family(request.model, task)
