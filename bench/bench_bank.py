@@ -18,6 +18,11 @@ does per byte in the simplest C loop (`bytes.count` of one byte value, a compare
 add per byte). Best of many short runs; appends one JSON line to
 bench/results/bank.jsonl.
 
+It also times, for a body whose two scopes read the same text, one scan of
+the "all" database against the two scope databases, over prefixes of the
+256 KB text: where the classifier switches from one to the other
+(`_compiled.ALL_UP_TO`).
+
 Run: python bench/bench_bank.py [--no-record]
 """
 
@@ -123,6 +128,39 @@ def best(fn: Any, number: int) -> float:
     return min(timeit.repeat(fn, number=number, repeat=30)) / number
 
 
+# Prefix lengths (characters) of one gathered text scanned both ways.
+ONE_TEXT = (500, 1_000, 2_000, 4_000, 8_000, 32_000)
+
+
+def one_text(text: str) -> dict[int, dict[str, float]]:
+    """A body whose two scopes read the same text: the "all" database once
+    against the "sensitive" and "task" databases one after the other, as
+    `Bank.scan` (ends collected) runs them, per prefix length, in us; the
+    two ways alternate so that both see the same machine."""
+    from router.classify import _native
+    from router.classify.bank import Bank
+
+    bank = Bank.load()
+    out: dict[int, dict[str, float]] = {}
+    for n in ONE_TEXT:
+        prefix = text[:n]
+        buf = _native.Utf8(prefix)
+        ways = {"all": ("all",), "sensitive+task": ("sensitive", "task")}
+        best_us = dict.fromkeys(ways, float("inf"))
+        number = max(3, 100_000 // n)
+        for _ in range(15):
+            for way, scopes in ways.items():
+
+                def scan(scopes: tuple[str, ...] = scopes) -> None:
+                    for scope in scopes:
+                        bank.scan(scope, buf, prefix)  # noqa: B023 - called before the loop moves on
+
+                seconds = min(timeit.repeat(scan, number=number, repeat=1))
+                best_us[way] = min(best_us[way], seconds / number * 1e6)
+        out[n] = best_us
+    return out
+
+
 def run() -> dict[str, Any]:
     import hyperscan
 
@@ -155,6 +193,7 @@ def run() -> dict[str, Any]:
                 5,
             )
             result["ns_per_byte"].setdefault(name, {})[size] = seconds * 1e9 / len(buf)
+    result["one_text_us"] = one_text(bodies["256 KB"])
     for size, text in bodies.items():
         raw = text.encode()
         seconds = best(lambda raw=raw: raw.count(b"\x00"), 50)
@@ -177,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<14} {count!s:>8} {cells}")
     print("(nanoseconds per byte of the gathered text, best of 30 runs)")
     print("digit-led: " + ", ".join(result["parts"]["digit-led"]))
+    print("\none text, both scopes (us):   chars       all  sensitive+task")
+    for n, row in result["one_text_us"].items():
+        print(f"{'':31}{n:>6} {row['all']:>9.1f} {row['sensitive+task']:>15.1f}")
     if not args.no_record:
         record = {
             **stamp(),
