@@ -5,6 +5,11 @@ fields the router reads (classification, routing, streaming); every other
 field is ignored here and survives untouched in the raw body that dispatch
 forwards, so pass-through never depends on this module knowing a field.
 Decoders are built once at import time.
+
+The Structs inside a request are `gc=False` (msgspec): decoded JSON holds no
+reference cycles and nothing here builds one, so the garbage collector need
+not track the thousands a long conversation decodes into (200 KB of tiny
+messages: 880 -> 780 us to decode).
 """
 
 from __future__ import annotations
@@ -14,17 +19,17 @@ from typing import Any
 import msgspec
 
 
-class ImageURL(msgspec.Struct, kw_only=True):
+class ImageURL(msgspec.Struct, kw_only=True, gc=False):
     url: str = ""
     detail: str | None = None
 
 
-class InputAudio(msgspec.Struct, kw_only=True):
+class InputAudio(msgspec.Struct, kw_only=True, gc=False):
     data: str = ""
     format: str | None = None
 
 
-class ContentPart(msgspec.Struct, kw_only=True):
+class ContentPart(msgspec.Struct, kw_only=True, gc=False):
     """One content part of either API (`text`, `image_url`, `input_text`,
     `input_image`, `input_audio`, `output_text`, `refusal`, `file`, ...).
 
@@ -43,18 +48,18 @@ class ContentPart(msgspec.Struct, kw_only=True):
     file_data: str | None = None
 
 
-class FunctionCall(msgspec.Struct, kw_only=True):
+class FunctionCall(msgspec.Struct, kw_only=True, gc=False):
     name: str = ""
     arguments: str = ""
 
 
-class ToolCall(msgspec.Struct, kw_only=True):
+class ToolCall(msgspec.Struct, kw_only=True, gc=False):
     id: str | None = None
     type: str = "function"
     function: FunctionCall | None = None
 
 
-class ChatMessage(msgspec.Struct, kw_only=True):
+class ChatMessage(msgspec.Struct, kw_only=True, gc=False):
     role: str
     content: str | list[ContentPart] | None = None
     name: str | None = None
@@ -64,13 +69,13 @@ class ChatMessage(msgspec.Struct, kw_only=True):
     function_call: FunctionCall | None = None
 
 
-class FunctionDef(msgspec.Struct, kw_only=True):
+class FunctionDef(msgspec.Struct, kw_only=True, gc=False):
     name: str = ""
     description: str | None = None
     parameters: Any = None
 
 
-class Tool(msgspec.Struct, kw_only=True):
+class Tool(msgspec.Struct, kw_only=True, gc=False):
     """A tool of either API: chat nests `function`, Responses flattens it."""
 
     type: str = "function"
@@ -90,7 +95,7 @@ class ChatRequest(msgspec.Struct, kw_only=True):
     web_search_options: Any = None
 
 
-class InputItem(msgspec.Struct, kw_only=True):
+class InputItem(msgspec.Struct, kw_only=True, gc=False):
     """One Responses `input` item: a message, a function call or its output,
     a reasoning item, ... All fields optional; `type` defaults to message."""
 
