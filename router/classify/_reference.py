@@ -219,7 +219,16 @@ def _near(text: str, start: int, pattern: Pattern, ends: list[int]) -> bool:
     i = bisect_right(ends, start) - 1
     if i < 0 or start - ends[i] > pattern.window:
         return False
-    return not any(c in pattern.gap_stop for c in text[ends[i] : start])
+    stop = _GAP_STOPS[pattern.gap_stop]
+    return stop is None or stop.search(text, ends[i], start) is None
+
+
+# Each `gap_stop` as a character class (None: nothing stops), so the gap is
+# searched in C rather than a character at a time.
+_GAP_STOPS: Final = {
+    p.gap_stop: re.compile(f"[{re.escape(p.gap_stop)}]") if p.gap_stop else None
+    for p in BANK
+}
 
 
 def scan(text: str, groups: frozenset[str], kernels: Kernels) -> dict[str, int]:
