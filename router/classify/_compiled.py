@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Iterable
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -153,6 +154,12 @@ TASK_ORDER: Final = {
 ALL_UP_TO: Final = 3000
 
 
+# A pattern counted to its `min_count` alone (numbered_item: three numbered
+# lines) is first looked for in the text's first EARLY_BYTES; a scan of the
+# whole text follows only when that does not find enough.
+EARLY_BYTES: Final = 8192
+
+
 class _Scope:
     """One scope's text, its hyperscan buffer and what hyperscan said of it:
     the patterns present and, unless the scan gave up, every end of the
@@ -196,6 +203,26 @@ class _Scope:
         end = context.last_end(start, plan.pattern.window)
         return end is not None and _near(self.text, start, plan.pattern, [end])
 
+    def counted_early(self, plan: Plan) -> bool:
+        """Whether a pattern counted only to its `min_count` (no check, no
+        context), whose ends the scan did not collect, reaches it within the
+        text's first EARLY_BYTES: then its own scan of the whole text is not
+        needed."""
+        p = plan.pattern
+        if (
+            plan.check is not None
+            or plan.context >= 0
+            or p.min_count < 2
+            or len(self.buffer) <= EARLY_BYTES
+            or (self.collected is not None and self.collected[plan.at])
+        ):
+            return False
+        ends = self.bank.ends_before(plan.at, self.buffer, self.text, EARLY_BYTES)
+        if not ends:
+            return False
+        spans = Matches(plan.rx, self.text, ends, plan.width).spans()
+        return sum(1 for _ in islice(spans, p.min_count)) >= p.min_count
+
     def count(self, plan: Plan) -> int:
         """The reference's count of one pattern present in the text."""
         p = plan.pattern
@@ -205,6 +232,8 @@ class _Scope:
             return 1
         if plan.context >= 0 and plan.context not in self.present:
             return 0
+        if self.counted_early(plan):
+            return p.min_count
         ends = self.ends(plan.at)
         if ends is None and plan.span_kind >= 0 and plan.context < 0:
             spans = plan.rx.findall(self.text)

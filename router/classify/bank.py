@@ -289,7 +289,9 @@ class Bank:
             _write_cache(path, databases)
         return cls(databases)
 
-    def _scan(self, name: str, buffer: _native.Utf8, handler: Handler) -> None:
+    def _scan(
+        self, name: str, buffer: _native.Utf8 | memoryview, handler: Handler
+    ) -> None:
         scratches: dict[str, hyperscan.Scratch] | None = getattr(
             self._local, "scratches", None
         )
@@ -332,6 +334,29 @@ class Bank:
             return frozenset()
         found = self._collect(f"{scope}:presence", buffer, text, len(BANK))[0]
         return frozenset(found or ())
+
+    def ends_before(
+        self, index: int, buffer: _native.Utf8, text: str, size: int
+    ) -> list[int] | None:
+        """The ends of BANK[index]'s matches in the text's first `size` bytes
+        (cut back to a character): every end before the cut, so that
+        `located.Matches` over them gives `finditer`'s first spans (those
+        starting before the last of them). An end at the cut is left out:
+        there the scan saw the end of its buffer, not the next character.
+        None past MAX_ENDS."""
+        view = memoryview(buffer)
+        cut = min(size, len(view))
+        while 0 < cut < len(view) and view[cut] & 0xC0 == 0x80:
+            cut -= 1
+        head = view[:cut]
+        hits = _native.Hits(MAX_ENDS)
+        try:
+            self._scan(f"pos:{index}", head, hits)
+        except hyperscan.ScanTerminated:
+            return None
+        chars = cut if text.isascii() else len(str(head, "utf-8"))
+        found = hits.collect(text) or {}
+        return [end for end in found.get(index, []) if end < chars]
 
     def ends(self, index: int, buffer: _native.Utf8, text: str) -> list[int] | None:
         """Every end offset of a match of BANK[index] in `text`, ascending;

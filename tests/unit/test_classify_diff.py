@@ -217,6 +217,21 @@ def test_surrogates_and_wide_text(c_classify: Classify) -> None:
         assert_same(user(text * (k + 1)), c_classify)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1. a\n2. b\n3. c\n" + "prose line\n" * 3_000,
+        "1. a\n2. b\n" + "prose line\n" * 3_000 + "3. c\n",
+        "1. a\n2. b\n" + "x" * 8_178 + "\n3. c\n" + "y\n" * 100,
+        "1. a\n2. b\nz" + "é" * 4_093 + "\n3. c\n" + "y\n" * 5_000,
+        "1.5 no\n" * 3 + "z " * 6_000 + "\n1. a\n2. b\n",
+    ],
+    ids=["early", "late", "at-the-cut", "wide-at-the-cut", "too-few"],
+)
+def test_numbered_items_around_the_early_cut(c_classify: Classify, text: str) -> None:
+    assert_same(user(text), c_classify, big=True)
+
+
 def test_long_mixed_texts(c_classify: Classify) -> None:
     rng = random.Random(7)
     for size in (2_000, 30_000, 120_000):
