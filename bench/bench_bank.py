@@ -11,8 +11,9 @@ splits the bank (less the tool-name patterns) into:
 - literal-led: the rest (keywords, token prefixes, code shapes);
 
 and times one presence database (single-match, the classifier's flags) per
-part and for the whole, and the classifier's own scan database (which
-reports every end of the patterns it locates), over the gathered text of the
+part and for the whole, the classifier's own scan database (which reports
+every end of the patterns it locates) and the task scope's scan and presence
+databases, over the gathered text of the
 32 KB and 256 KB conversations of bench_classify.py, plus what this machine
 does per byte in the simplest C loop (`bytes.count` of one byte value, a compare and
 add per byte). Best of many short runs; appends one JSON line to
@@ -177,6 +178,10 @@ def run() -> dict[str, Any]:
     # The database the compiled classifier scans first for a one-scope body:
     # every end of the patterns it must locate, the others single-match.
     databases["scan database"] = PLAN["all"]
+    # The task scope's two: the scan database reports every end of the
+    # keywords other patterns count next to; the presence one does not.
+    databases["task scan"] = PLAN["task"]
+    databases["task presence"] = PLAN["task:presence"]
     for name, (ids, flags) in databases.items():
         result["parts"][name] = [
             BANK[i].name if i < len(BANK) else f"gate of {BANK[i - len(BANK)].name}"
