@@ -5,6 +5,11 @@ In: a compiled regex, the text, every end offset of every match of the
 pattern (ascending, from the bank's scan) or None, and the longest match.
 Out: the spans `rx.finditer(text)` yields, in order, computed on demand.
 
+More ends than the matches have (a `tail`'s) only mean more searching. Ends
+cut short (a scan of the text's start, `Bank.ends_before`) give the spans
+that start before the last end given, which are `finditer`'s first ones:
+what follows needs only every end up to that one.
+
 Why this is exact: a match that ends at e starts at e - width or later, so no
 match starts before (first reported end) - width. Ends closer together than
 `width` form a cluster; the next cluster's first end lies more than `width`
