@@ -46,13 +46,15 @@ card_number_ok(const Py_UCS4 *d, Py_ssize_t n)
             return 0;
         }
     }
-    int head = (int)((d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 +
-                     (d[3] - '0'));
+    /* The number's first 1, 2, 3 and 4 digits, for ranges of each width. */
+    int prefixes[5] = {0};
+    for (int w = 1; w <= 4; w++) {
+        prefixes[w] = prefixes[w - 1] * 10 + (int)(d[w - 1] - '0');
+    }
     for (size_t r = 0; r < sizeof(card_ranges) / sizeof(card_ranges[0]); r++) {
         const CardRange *c = &card_ranges[r];
         int width = c->lo >= 1000 ? 4 : c->lo >= 100 ? 3 : c->lo >= 10 ? 2 : 1;
-        int scale = width == 4 ? 1 : width == 3 ? 10 : width == 2 ? 100 : 1000;
-        int prefix = head / scale;
+        int prefix = prefixes[width];
         if (c->lo <= prefix && prefix <= c->hi && (c->lengths & L(n))) {
             return llr_luhn(d, n);
         }
