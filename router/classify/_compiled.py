@@ -182,8 +182,8 @@ class _Scope:
         self.scanned: dict[int, list[int] | None] = {}
 
     def ends(self, index: int) -> list[int] | None:
-        """Every end of BANK[index]'s matches, and more for a pattern with a
-        `tail` (None: too many to collect)."""
+        """Every end of BANK[index]'s matches, or for a pattern with a
+        `marker` every end of the marker's (None: too many to collect)."""
         if self.collected is not None and self.collected[index]:
             return self.found.get(index, [])
         if index in self.flooded:

@@ -19,9 +19,10 @@ instead) - has two databases:
   reports that grows with the text, when
 - the presence database (every pattern single-match) takes over.
 
-A pattern with a `tail` is looked for by its tail in every database: the
-tail's ends include the pattern's, its presence says the pattern may match,
-and `re` decides (`located.Matches` takes a superset of the ends).
+A pattern with a `marker` is looked for by its marker in every database: a
+marker's match ends inside each of the pattern's matches, its presence says
+the pattern may match, and `re` decides (`located.Matches` takes such points
+in place of the ends).
 
 Each positioned pattern also has a position database of its own, scanned on
 demand when the scan database did not collect its ends.
@@ -153,10 +154,10 @@ def trigger(index: int) -> int:
 
 
 def expression(db_id: int) -> str:
-    """The regex behind a database id: a BANK pattern's (its tail, if it
+    """The regex behind a database id: a BANK pattern's (its marker, if it
     has one) or a gate."""
     if db_id < len(BANK):
-        return BANK[db_id].tail or BANK[db_id].regex
+        return BANK[db_id].marker or BANK[db_id].regex
     gate = BANK[db_id - len(BANK)].gate
     assert gate is not None
     return gate
@@ -211,7 +212,7 @@ def cache_key() -> str:
             _FORMAT,
             importlib.metadata.version("hyperscan"),
             platform.machine(),
-            [[p.regex, p.gate, p.tail] for p in BANK],
+            [[p.regex, p.gate, p.marker] for p in BANK],
             sorted(
                 (name, list(ids), list(flags)) for name, (ids, flags) in PLAN.items()
             ),

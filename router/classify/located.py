@@ -5,21 +5,25 @@ In: a compiled regex, the text, every end offset of every match of the
 pattern (ascending, from the bank's scan) or None, and the longest match.
 Out: the spans `rx.finditer(text)` yields, in order, computed on demand.
 
-More ends than the matches have (a `tail`'s) only mean more searching. Ends
-cut short (a scan of the text's start, `Bank.ends_before`) give the spans
-that start before the last end given, which are `finditer`'s first ones:
-what follows needs only every end up to that one.
+What follows holds as well for any offsets that include, for every match
+[s, e), one in s + 1 .. e (the "ends" below): more offsets only mean more
+searching, and a `marker`'s ends are such offsets. `last_end` alone needs
+the true ends (contexts have no marker). Offsets cut short (a scan of the
+text's start, `Bank.ends_before`) give the spans that start before the last
+offset given, which are `finditer`'s first ones: what follows needs only the
+offsets up to that one.
 
-Why this is exact: a match that ends at e starts at e - width or later, so no
-match starts before (first reported end) - width. Ends closer together than
-`width` form a cluster; the next cluster's first end lies more than `width`
-past this one's last, so a match found in one cluster cannot reach the next,
-and each cluster is searched on its own: from its first end - width, with
+Why this is exact: a match with an end (or point) at e starts at e - width
+or later, so no match starts before the first offset less `width`. Offsets
+closer together than `width` form a cluster; the next cluster's first offset
+lies more than `width` past this one's last, and a match that starts before
+this one's last offset ends (so has its own offset) before that: each
+cluster is searched on its own, from its first offset less `width`, with
 `endpos` just past what a match starting inside it can read (width
 characters and one of look-around), so `re` sees the text as it is. A match
-that starts before the cluster's last end is the next `finditer` match; none
-means the cluster holds no more. Without ends (too many to collect), plain
-`finditer`.
+that starts before the cluster's last offset is the next `finditer` match;
+none means the cluster holds no more. Without offsets (too many to collect),
+plain `finditer`.
 """
 
 from __future__ import annotations

@@ -30,13 +30,16 @@ only when the gate is rare in real text: a pattern scanned on its own for
 every end costs more than inside the shared database (gating `email` on
 `@` made 32 KB bodies with addresses 15% slower, so it has none).
 
-`tail` is for the compiled scan only too: the end of `regex` (regex is
-some prefix followed by the tail, a concatenation of two regexes, which a
-test checks), so every match of the pattern ends where a match of the tail
-does. The scan databases report every end of the tail instead of the
-pattern's (email's local part, a bounded run of word characters before the
-`@`, is costly to track at every byte; its tail starts at the `@`); `re`
-then finds the pattern's own matches near those ends.
+`marker` is for the compiled scan only too: a part of `regex` that every
+match holds (regex is some prefix, the marker and some suffix, a
+concatenation of three regexes, the marker never empty; a test checks), so a
+match of the marker ends inside every match of the pattern, after its start
+and no later than its end. The scan databases report every end of the marker
+instead of the pattern's, and `re` finds the pattern's own matches around
+them (located.py). It pays where the pattern has many ends or a costly
+start: email's local part, up to 41 characters before the `@`, was tracked
+at every byte, and a SQL `FROM` reported an end for every character of the
+table name after it.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ class Pattern(NamedTuple):
     gap_stop: str = "\n"
     min_count: int = 1
     gate: str | None = None
-    tail: str | None = None
+    marker: str | None = None
 
 
 RE_FLAGS: Final = re.ASCII | re.MULTILINE
@@ -233,7 +236,7 @@ _PII_MEDIUM = (
     Pattern(400, "email",
             r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,40}@[A-Za-z0-9][A-Za-z0-9-]{0,40}"
             r"\.[A-Za-z0-9.-]{2,40}", "medium", "email", "pii:email",
-            tail=r"@[A-Za-z0-9][A-Za-z0-9-]{0,40}\.[A-Za-z0-9.-]{2,40}"),
+            marker="@[A-Za-z0-9]"),
     Pattern(401, "phone_us",
             r"(?:\+1[ .-]?|\b1[ .-])?(?:\([2-9][0-9]{2}\)[ ]?|\b[2-9][0-9]{2}[ .-])"
             r"[2-9][0-9]{2}[ .-][0-9]{4}\b", "medium", None, "pii:phone"),
@@ -325,7 +328,8 @@ _CODE = (
             r"|package[ \t]{1,4}[a-z][a-z0-9_.]{0,60};)", "code", None,
             "code:import"),
     Pattern(614, "sql_from", r"\bFROM[ \t\n]{1,4}[A-Za-z_][A-Za-z0-9_.]{0,60}",
-            "code", None, "code:sql", near="sql_select", window=200, gap_stop=";"),
+            "code", None, "code:sql", near="sql_select", window=200, gap_stop=";",
+            marker=r"\bFROM[ \t\n]{1,4}[A-Za-z_]"),
     Pattern(615, "sql_statement",
             r"\b(?:INSERT INTO|CREATE TABLE|DELETE FROM|ALTER TABLE|DROP TABLE)"
             r"[ \t]{1,4}[A-Za-z_`\"]|\b(?i:select[ \t]{1,4}\*[ \t]{1,4}from)\b",

@@ -77,32 +77,35 @@ def test_every_match_holds_its_gate() -> None:
         assert seen > 50, p.name
 
 
-def test_a_tail_ends_the_regex() -> None:
-    """regex = prefix + tail, each a regex on its own and the whole not an
-    alternation at its top level: every match of the regex is a match of
-    the prefix followed by one of the tail, so it ends where one does."""
+def test_a_marker_is_a_part_of_the_regex() -> None:
+    """regex = prefix + marker + suffix, each a regex on its own, the whole
+    not an alternation at its top level and the marker never empty: every
+    match of the regex holds a match of the marker, which ends after the
+    match starts and no later than it ends."""
     parser = importlib.import_module("re._parser")
-    tailed = [p for p in BANK if p.tail is not None]
-    assert tailed
-    for p in tailed:
-        assert p.tail and p.regex.endswith(p.tail), p.name
-        prefix = p.regex[: -len(p.tail)]
-        re.compile(prefix, RE_FLAGS)
-        re.compile(p.tail, RE_FLAGS)
+    marked = [p for p in BANK if p.marker is not None]
+    assert {"email", "sql_from"} <= {p.name for p in marked}
+    for p in marked:
+        assert p.marker and p.marker in p.regex, p.name
+        at = p.regex.index(p.marker)
+        for part in (p.regex[:at], p.marker, p.regex[at + len(p.marker) :]):
+            re.compile(part, RE_FLAGS)
         ops = [op for op, _ in parser.parse(p.regex, RE_FLAGS)]
         assert ops and ops != [parser.BRANCH], p.name
-        assert bank.needs_positions(p), p.name
+        assert parser.parse(p.marker, RE_FLAGS).getwidth()[0] >= 1, p.name
+        # Offsets inside a match will do for spans, not for a context's ends.
+        assert bank.needs_positions(p) and p.name not in bank.NEAR_TARGETS, p.name
 
 
-def test_every_match_ends_where_its_tail_does() -> None:
-    for p in (p for p in BANK if p.tail is not None):
-        rx, tail = re.compile(p.regex, RE_FLAGS), re.compile(p.tail or "", RE_FLAGS)
+def test_every_match_holds_its_marker() -> None:
+    for p in (p for p in BANK if p.marker is not None):
+        rx, marker = re.compile(p.regex, RE_FLAGS), re.compile(p.marker or "", RE_FLAGS)
         seen = 0
         for text in gate_texts():
             for m in rx.finditer(text):
                 seen += 1
-                starts = range(m.start(), m.end())
-                assert any(tail.fullmatch(text, at, m.end()) for at in starts)
+                ends = {n.end() for n in marker.finditer(text, m.start(), m.end() + 1)}
+                assert any(m.start() < e <= m.end() for e in ends), (p.name, m.group())
         assert seen > 50, p.name
 
 
@@ -161,11 +164,12 @@ def scope_texts(seed: int) -> list[str]:
 
 @pytest.mark.parametrize("scope", bank.SCOPES)
 def test_scan_and_presence_agree_with_re(loaded: bank.Bank, scope: str) -> None:
-    """Present: the pattern (its tail, for one with a tail) matches; every
-    end of a `scanned` pattern's matches is reported."""
+    """Present: the pattern (its marker, for one with a marker) matches;
+    every end of a `scanned` pattern's matches (or of its marker's, one
+    inside each match) is reported."""
     compiled = {i: re.compile(p.regex, RE_FLAGS) for i, p in enumerate(BANK)}
     looked_for = {
-        i: re.compile(p.tail or p.regex, RE_FLAGS) for i, p in enumerate(BANK)
+        i: re.compile(p.marker or p.regex, RE_FLAGS) for i, p in enumerate(BANK)
     }
     gates = {i: re.compile(p.gate, RE_FLAGS) for i, p in enumerate(BANK) if p.gate}
     for text in scope_texts(len(scope)):
@@ -182,7 +186,8 @@ def test_scan_and_presence_agree_with_re(loaded: bank.Bank, scope: str) -> None:
         assert found is not None and set(found) == want and not flooded
         for i, ends in found.items():
             if i < len(BANK) and bank.scanned(BANK[i], scope):
-                assert {m.end() for m in compiled[i].finditer(text)} <= set(ends)
+                for m in compiled[i].finditer(text):
+                    assert any(m.start() < e <= m.end() for e in ends)
                 assert ends == sorted(set(ends))
 
 
@@ -195,6 +200,8 @@ def test_matches_are_finditer(loaded: bank.Bank) -> None:
             want = [m.span() for m in plan.rx.finditer(text)]
             matches = Matches(plan.rx, text, ends, plan.width)
             assert list(matches) == want, (plan.pattern.name, text)
+            if plan.pattern.marker is not None:
+                continue  # offsets inside matches: no `last_end` (no context)
             for at in range(0, len(text) + 1, 7):
                 before = [e for _, e in want if e <= at]
                 expected = before[-1] if before and at - before[-1] <= 40 else None

@@ -249,6 +249,7 @@ def test_long_mixed_texts(c_classify: Classify) -> None:
         ("x" * 9_999 + "\n") * 20,
         "a.b@example.org " * 12_000,
         " @example.org x..y@z.io" * 8_000,
+        "SELECT a FROM t.b_c; FROM\n x " * 7_000,
         "SSN 078-05-1123 " * 12_000,
         "ssn 123456789 passport A1234567 MRN 1234-5678 member id AB12345 " * 3_000,
         "Patient: John dx E11.9 diagnosed " * 6_000,
