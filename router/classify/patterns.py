@@ -236,7 +236,7 @@ _PII_MEDIUM = (
     Pattern(400, "email",
             r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,40}@[A-Za-z0-9][A-Za-z0-9-]{0,40}"
             r"\.[A-Za-z0-9.-]{2,40}", "medium", "email", "pii:email",
-            marker="@[A-Za-z0-9]"),
+            marker=r"@[A-Za-z0-9][A-Za-z0-9-]{0,40}\."),
     Pattern(401, "phone_us",
             r"(?:\+1[ .-]?|\b1[ .-])?(?:\([2-9][0-9]{2}\)[ ]?|\b[2-9][0-9]{2}[ .-])"
             r"[2-9][0-9]{2}[ .-][0-9]{4}\b", "medium", None, "pii:phone"),
