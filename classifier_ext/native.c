@@ -228,11 +228,39 @@ masks64(const Py_UCS1 *p)
 }
 #endif
 
+#if defined(__GNUC__)
 ALWAYS_INLINE int
 count64(uint64_t x)
 {
     return __builtin_popcountll(x);
 }
+
+static inline int
+low_zeros(uint64_t x) /* x != 0 */
+{
+    return __builtin_ctzll(x);
+}
+#else
+ALWAYS_INLINE int
+count64(uint64_t x)
+{
+    int n = 0;
+    for (; x; x &= x - 1) {
+        n++;
+    }
+    return n;
+}
+
+static inline int
+low_zeros(uint64_t x) /* x != 0 */
+{
+    int n = 0;
+    for (; !(x & 1); x >>= 1) {
+        n++;
+    }
+    return n;
+}
+#endif
 
 /* 100 per first of three digits of each digit run in the block; `phase` is
  * how many digits (mod 3) of the run the block starts in came before it. */
@@ -242,9 +270,9 @@ digit_units(uint64_t digits, uint64_t digit_before, int *phase)
     long long units = 0;
     int carried = (int)(digit_before >> 63) ? *phase : 0;
     while (digits) {
-        int at = __builtin_ctzll(digits);
+        int at = low_zeros(digits);
         uint64_t rest = ~(digits >> at);
-        int len = rest ? __builtin_ctzll(rest) : 64;
+        int len = rest ? low_zeros(rest) : 64;
         int before = at == 0 ? carried : 0;
         int first = (3 - before) % 3;
         if (len > first) {
@@ -276,9 +304,10 @@ block_units(Masks m, Masks before, int *phase)
            digit_units(m.digit, before.digit, phase);
 }
 
-/* With gcc on x86-64, a second build of the loop for CPUs with POPCNT
- * (chosen once, at load), as the baseline has no popcount instruction. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* With gcc on x86-64 and glibc (the choice is an ifunc, which musl and
+ * Mach-O lack), a second build of the loop for CPUs with POPCNT, chosen once
+ * at load, as the baseline has no popcount instruction. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
 __attribute__((target_clones("popcnt", "default")))
 #endif
 static long long

@@ -264,8 +264,18 @@ def _fired(counts: dict[str, int]) -> list[Pattern]:
     return [p for p in fired if p.signal and counts[p.name] >= p.min_count]
 
 
-@lru_cache(maxsize=1024)
+# Model names repeat, so the family of the short ones is remembered; a client
+# may send any string as `model`, so a long one is not kept alive by a cache.
+_FAMILY_CACHED_UP_TO: Final = 256
+
+
 def _family(model: str, task: Task) -> tuple[Family, str]:
+    if len(model) <= _FAMILY_CACHED_UP_TO:
+        return _cached_family(model, task)
+    return _family_of(model, task)
+
+
+def _family_of(model: str, task: Task) -> tuple[Family, str]:
     name = model.lower().rsplit("/", 1)[-1]
     if name.startswith(("gpt-", "chatgpt-")) or name.split("-")[0] in (
         "o1",
@@ -283,6 +293,9 @@ def _family(model: str, task: Task) -> tuple[Family, str]:
         return "llama", "family:model"
     by_task: dict[str, Family] = {"code": "qwen-coder", "vision": "gemma"}
     return by_task.get(task, "llama"), "family:task"
+
+
+_cached_family = lru_cache(maxsize=1024)(_family_of)
 
 
 def _complexity(

@@ -5,25 +5,28 @@ In: a compiled regex, the text, every end offset of every match of the
 pattern (ascending, from the bank's scan) or None, and the longest match.
 Out: the spans `rx.finditer(text)` yields, in order, computed on demand.
 
-What follows holds as well for any offsets that include, for every match
-[s, e), one in s + 1 .. e (the "ends" below): more offsets only mean more
-searching, and a `marker`'s ends are such offsets. `last_end` alone needs
-the true ends (contexts have no marker). Offsets cut short (a scan of the
-text's start, `Bank.ends_before`) give the spans that start before the last
-offset given, which are `finditer`'s first ones: what follows needs only the
-offsets up to that one.
+The offsets may instead be the ends of a `marker`, a part of the regex
+(regex = prefix + marker + suffix): each match then holds one, and starts
+no more than the prefix and marker's longest widths before it and ends no
+more than the suffix's after it, two spans that add up to `width`; true ends
+are the case of an empty suffix. `last_end` alone needs true ends (contexts
+have no marker). Offsets cut short (a scan of the text's start,
+`Bank.ends_before`) give the spans that start before the last offset given,
+which are `finditer`'s first ones: what follows needs only the offsets up to
+that one.
 
-Why this is exact: a match with an end (or point) at e starts at e - width
-or later, so no match starts before the first offset less `width`. Offsets
-closer together than `width` form a cluster; the next cluster's first offset
-lies more than `width` past this one's last, and a match that starts before
-this one's last offset ends (so has its own offset) before that: each
-cluster is searched on its own, from its first offset less `width`, with
-`endpos` just past what a match starting inside it can read (width
-characters and one of look-around), so `re` sees the text as it is. A match
-that starts before the cluster's last offset is the next `finditer` match;
-none means the cluster holds no more. Without offsets (too many to collect),
-plain `finditer`.
+Why this is exact: a match with an offset at p starts at p - width or later,
+so no match starts before the first offset less `width`. Offsets closer
+together than `width` form a cluster; the next cluster's first offset lies
+more than `width` past this one's last, so a match of this cluster (ending
+no more than the suffix's width past its last offset) and one of the next
+(starting no more than width less that before the next one's first) cannot
+overlap: each cluster is searched on its own, from its first offset less
+`width`, with `endpos` just past what a match starting inside it can read
+(width characters and one of look-around), so `re` sees the text as it is.
+A match that starts before the cluster's last offset is the next `finditer`
+match; none means the cluster holds no more. Without offsets (too many to
+collect), plain `finditer`.
 """
 
 from __future__ import annotations

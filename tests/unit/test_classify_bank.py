@@ -93,6 +93,9 @@ def test_a_marker_is_a_part_of_the_regex() -> None:
         ops = [op for op, _ in parser.parse(p.regex, RE_FLAGS)]
         assert ops and ops != [parser.BRANCH], p.name
         assert parser.parse(p.marker, RE_FLAGS).getwidth()[0] >= 1, p.name
+        # No global inline flag in the prefix that the marker would not have.
+        flags = re.compile(p.regex, RE_FLAGS).flags
+        assert flags == re.compile(p.marker, RE_FLAGS).flags, p.name
         # Offsets inside a match will do for spans, not for a context's ends.
         assert bank.needs_positions(p) and p.name not in bank.NEAR_TARGETS, p.name
 
