@@ -394,6 +394,11 @@ static PyMethodDef native_methods[] = {
     {"count_valid", (PyCFunction)(void (*)(void))llr_count_valid, METH_FASTCALL,
      "count_valid(kind: int, spans: list[str], limit: int) -> int\n\n"
      "How many spans pass the span-only check `kind`, counting to `limit`."},
+    {"count_card_groups", (PyCFunction)(void (*)(void))llr_count_card_groups,
+     METH_FASTCALL,
+     "count_card_groups(text: str, limit: int, checked: bool) -> int\n\n"
+     "card_grouped's finditer spans that pass the card check (all when not "
+     "checked), counting to `limit`."},
     {"check_jwt", (PyCFunction)(void (*)(void))llr_check_jwt, METH_FASTCALL,
      "check_jwt(text: str, start: int) -> bool\n\nTwin of checks.check_jwt."},
     {"count_fences", llr_count_fences, METH_O,
@@ -427,5 +432,6 @@ PyInit__native(void)
     for (Py_UCS4 c = 0; c < 128; c++) {
         ascii_class[c] = (signed char)char_class(c);
     }
+    llr_init_spans();
     return PyModuleDef_Init(&native_module);
 }

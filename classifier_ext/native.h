@@ -46,8 +46,11 @@ PyObject *llr_get(PyObject *obj, LlrField *f);
 /* gather.c */
 PyObject *llr_gather(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
-/* spans.c, shapes.c */
+/* spans.c, shapes.c; llr_init_spans fills spans.c's tables, once, at import */
+void llr_init_spans(void);
 PyObject *llr_count_valid(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *llr_count_card_groups(PyObject *module, PyObject *const *args,
+                                Py_ssize_t nargs);
 PyObject *llr_check_jwt(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *llr_count_fences(PyObject *module, PyObject *text);
 

@@ -10,9 +10,10 @@ The per-request work moves out of Python; what decides stays shared:
    ones (digit-led `near` patterns of the sensitive groups, and those with a
    `gate`) are not in that scan: they are candidates when their keyword or
    gate is present. Only the patterns present are counted: a presence-only
-   one counts 1 without `re`; the fence count is C; a `near` pattern whose
-   context is absent counts 0; one whose signal already fired in the scope
-   adds nothing and is skipped.
+   one counts 1 without `re`; the fences and grouped card numbers are
+   counted in C (`COUNTED_IN_C`); a `near` pattern whose context is absent
+   counts 0; one whose signal already fired in the scope adds nothing and
+   is skipped.
 3. The rest take their matches from `re`, as the reference's `scan` does,
    but searched only where hyperscan says a match ends (`located.Matches`):
    the spans, checks and `near` windows are the reference's.
@@ -38,6 +39,7 @@ from router.classify._reference import (
     assemble,
 )
 from router.classify.bank import (
+    CARD_GROUPS,
     FENCE,
     GATED,
     SCOPES,
@@ -229,6 +231,8 @@ class _Scope:
         p = plan.pattern
         if p.name == FENCE:
             return _native.count_fences(self.text)
+        if p.name == CARD_GROUPS:
+            return _native.count_card_groups(self.text, p.min_count, True)
         if not needs_positions(p):
             return 1
         if plan.context >= 0 and plan.context not in self.present:

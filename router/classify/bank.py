@@ -64,6 +64,11 @@ SCOPES: Final[Mapping[str, frozenset[str]]] = {
     "task": frozenset({"code", "reasoning", "time"}),
 }
 FENCE: Final = "code_fence"
+CARD_GROUPS: Final = "card_grouped"
+# Counted by a C twin over the whole text, without hyperscan's positions: the
+# fences (lines that open or close one) and the grouped card numbers (a run
+# of digit groups is thousands of candidates whose ends would flood the scan).
+COUNTED_IN_C: Final = frozenset({FENCE, CARD_GROUPS})
 # Past this many match ends a position scan stops and `ends` returns None:
 # the caller then runs `re` over the whole text, which it would have to do
 # for that many candidates anyway.
@@ -103,9 +108,9 @@ NEAR_TARGETS: Final = frozenset(p.near for p in BANK if p.near is not None)
 
 
 def positioned(pattern: Pattern) -> bool:
-    """Whether the classifier asks hyperscan for every end of its matches (the
-    fence count needs no positions: it is counted in C)."""
-    return pattern.name != FENCE and (
+    """Whether the classifier asks hyperscan for every end of its matches
+    (those `COUNTED_IN_C` need no positions)."""
+    return pattern.name not in COUNTED_IN_C and (
         needs_positions(pattern) or pattern.name in NEAR_TARGETS
     )
 

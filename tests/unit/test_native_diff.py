@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router.classify import tokens, validators
+from router.classify.patterns import BY_NAME, RE_FLAGS
 
 native = pytest.importorskip("router.classify._native")
 
@@ -188,6 +189,36 @@ def test_jwt_real_headers() -> None:
 
 
 FENCE_RX = re.compile(r"^[ \t]{0,3}(?:```|~~~)", re.ASCII | re.MULTILINE)
+CARD_GROUPS_RX = re.compile(BY_NAME["card_grouped"].regex, RE_FLAGS)
+CARD_PIECES = [
+    "4111",
+    "1111",
+    "123",
+    "12345",
+    "123456",
+    "1234567",
+    "9",
+    " ",
+    "-",
+    "a",
+    "_",
+    "é",
+]
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(CARD_PIECES), max_size=30))
+def test_card_groups_are_re_spans(pieces: list[str]) -> None:
+    """The C twin of card_grouped's finditer: as many spans as `re` finds,
+    every prefix of the text too, and as many that pass the card check."""
+    text = "".join(pieces)
+    for end in range(0, len(text) + 1, 3):
+        head = text[:end]
+        spans = CARD_GROUPS_RX.findall(head)
+        assert native.count_card_groups(head, 10**9, False) == len(spans), head
+        valid = native.count_valid(0, spans, 10**9)
+        assert native.count_card_groups(head, 10**9, True) == valid, head
+        assert native.count_card_groups(head, 1, True) == min(valid, 1), head
 
 
 @settings(max_examples=1500, deadline=None, derandomize=True)
