@@ -438,8 +438,11 @@ llr_count_card_groups(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     long long limit = PyLong_AsLongLong(args[1]);
+    if (limit == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
     int checked = PyObject_IsTrue(args[2]);
-    if ((limit == -1 && PyErr_Occurred()) || checked < 0) {
+    if (checked < 0) {
         return NULL;
     }
     PyObject *text = args[0];

@@ -206,6 +206,19 @@ CARD_PIECES = [
 ]
 
 
+def test_card_groups_bad_arguments() -> None:
+    class Falsy:
+        def __bool__(self) -> bool:
+            raise ValueError("no truth")
+
+    with pytest.raises(TypeError):
+        native.count_card_groups("1234", "x", Falsy())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no truth"):
+        native.count_card_groups("1234", 1, Falsy())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        native.count_card_groups(b"1234", 1, True)  # type: ignore[arg-type]
+
+
 @settings(max_examples=3000, deadline=None, derandomize=True)
 @given(st.lists(st.sampled_from(CARD_PIECES), max_size=30))
 def test_card_groups_are_re_spans(pieces: list[str]) -> None:
