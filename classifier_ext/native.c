@@ -432,6 +432,6 @@ PyInit__native(void)
     for (Py_UCS4 c = 0; c < 128; c++) {
         ascii_class[c] = (signed char)char_class(c);
     }
-    llr_init_spans();
+    llr_init_cards();
     return PyModuleDef_Init(&native_module);
 }

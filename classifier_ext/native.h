@@ -26,6 +26,13 @@ typedef struct {
 #define AT(s, i) PyUnicode_READ((s)->kind, (s)->data, (i))
 #define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
 
+/* A group separator of card and IBAN numbers. */
+static inline int
+llr_is_sep(Py_UCS4 c)
+{
+    return c == ' ' || c == '-';
+}
+
 /* native.c: the token estimate of one str (tokens.estimate_tokens), -1 on
  * error with an exception set. */
 long long llr_estimate_tokens(PyObject *text);
@@ -46,11 +53,14 @@ PyObject *llr_get(PyObject *obj, LlrField *f);
 /* gather.c */
 PyObject *llr_gather(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
-/* spans.c, shapes.c; llr_init_spans fills spans.c's tables, once, at import */
-void llr_init_spans(void);
-PyObject *llr_count_valid(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+/* cards.c; llr_init_cards fills its issuer table, once, at import */
+void llr_init_cards(void);
+int llr_check_card(const Span *s, Py_ssize_t *starts, Py_ssize_t *lens);
 PyObject *llr_count_card_groups(PyObject *module, PyObject *const *args,
                                 Py_ssize_t nargs);
+
+/* spans.c, shapes.c */
+PyObject *llr_count_valid(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *llr_check_jwt(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *llr_count_fences(PyObject *module, PyObject *text);
 
