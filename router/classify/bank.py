@@ -311,7 +311,7 @@ class Bank:
         db.scan(cast(bytes, buffer), match_event_handler=handler, scratch=scratch)
 
     def _collect(
-        self, name: str, buffer: _native.Utf8, text: str, cap: int
+        self, name: str, buffer: _native.Utf8 | memoryview, text: str, cap: int
     ) -> tuple[dict[int, list[int]] | None, _native.Hits]:
         hits = _native.Hits(cap)
         try:
@@ -355,13 +355,10 @@ class Bank:
         while 0 < cut < len(view) and view[cut] & 0xC0 == 0x80:
             cut -= 1
         head = view[:cut]
-        hits = _native.Hits(MAX_ENDS)
-        try:
-            self._scan(f"pos:{index}", head, hits)
-        except hyperscan.ScanTerminated:
+        found = self._collect(f"pos:{index}", head, text, MAX_ENDS)[0]
+        if found is None:
             return None
         chars = cut if text.isascii() else len(str(head, "utf-8"))
-        found = hits.collect(text) or {}
         return [end for end in found.get(index, []) if end < chars]
 
     def ends(self, index: int, buffer: _native.Utf8, text: str) -> list[int] | None:
