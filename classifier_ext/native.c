@@ -401,8 +401,10 @@ static PyMethodDef native_methods[] = {
      "checked), counting to `limit`."},
     {"check_jwt", (PyCFunction)(void (*)(void))llr_check_jwt, METH_FASTCALL,
      "check_jwt(text: str, start: int) -> bool\n\nTwin of checks.check_jwt."},
-    {"count_fences", llr_count_fences, METH_O,
-     "count_fences(text: str) -> int\n\nLines that open or close a fence."},
+    {"count_lines", (PyCFunction)(void (*)(void))llr_count_lines, METH_FASTCALL,
+     "count_lines(text: str, shape: int, limit: int) -> int\n\n"
+     "Lines holding a match of the line shape `shape` (bank.LINE_SHAPES), "
+     "counting to `limit`."},
     {NULL, NULL, 0, NULL},
 };
 

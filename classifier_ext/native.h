@@ -6,7 +6,7 @@
  * tools.c    the tool definitions part of it         (gather.h is shared)
  * fields.c   fast field reads for gather.c
  * spans.c    span-only validators                    (twins of checks.py)
- * shapes.c   JWT check, code-fence count             (twins of checks.py)
+ * shapes.c   JWT check, line-shape counts            (twins of checks.py, scan)
  * hits.c     hyperscan match collector, scan buffer
  */
 
@@ -62,7 +62,8 @@ PyObject *llr_count_card_groups(PyObject *module, PyObject *const *args,
 /* spans.c, shapes.c */
 PyObject *llr_count_valid(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *llr_check_jwt(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
-PyObject *llr_count_fences(PyObject *module, PyObject *text);
+PyObject *llr_count_lines(PyObject *module, PyObject *const *args,
+                          Py_ssize_t nargs);
 
 /* hits.c: adds the types Hits and Utf8 to the module; 0 or -1. */
 int llr_add_hit_types(PyObject *module);

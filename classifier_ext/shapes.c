@@ -1,9 +1,10 @@
 /*
- * Shapes: the JWT check and the code-fence count.
+ * Shapes: the JWT check and the line-shaped patterns' counts.
  *
  * Twins of checks.check_jwt (a base64url header naming alg or typ, followed
- * by `.eyJ`) and of the fence count of the reference's scan: matches of
- * `^[ \t]{0,3}(?:```|~~~)` under re.MULTILINE, at most one per line.
+ * by `.eyJ`) and of the reference's count of the patterns in
+ * bank.LINE_SHAPES (a code fence, a numbered item, a line ending in `);`):
+ * matches under re.MULTILINE that lie in one line, at most one per line.
  */
 
 #include "native.h"
@@ -113,49 +114,126 @@ llr_check_jwt(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(jwt_header_ok(&s, start, end));
 }
 
-/* ------------------------------------------------------- code fences */
+/* ------------------------------------------------------ line shapes */
 
-/* Whether a line starting at `p` opens with at most three blanks and then
- * ``` or ~~~. */
+/* Whether the line [start, end) holds a match of `^[ \t]{0,3}(?:```|~~~)`. */
 static int
-fence_at(const Span *s, Py_ssize_t p)
+fence_at(const Span *s, Py_ssize_t p, Py_ssize_t end)
 {
     Py_ssize_t blanks = 0;
-    while (p < s->len && blanks < 4 && (AT(s, p) == ' ' || AT(s, p) == '\t')) {
+    while (p < end && blanks < 4 && (AT(s, p) == ' ' || AT(s, p) == '\t')) {
         p++;
         blanks++;
     }
-    if (blanks == 4 || p + 3 > s->len) {
+    if (blanks == 4 || p + 3 > end) {
         return 0;
     }
     Py_UCS4 c = AT(s, p);
     return (c == '`' || c == '~') && AT(s, p + 1) == c && AT(s, p + 2) == c;
 }
 
-/* count_fences(text) -> int: lines that open with at most three blanks and
- * then ``` or ~~~ (each line matches at most once). */
+static int
+is_blank(Py_UCS4 c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* `^[ \t]{0,4}[0-9]{1,2}[.)][ \t]`: the classes are disjoint, so each run is
+ * read whole and only its length is checked. */
+static int
+numbered_at(const Span *s, Py_ssize_t p, Py_ssize_t end)
+{
+    Py_ssize_t from = p;
+    while (p < end && is_blank(AT(s, p))) {
+        p++;
+    }
+    if (p - from > 4) {
+        return 0;
+    }
+    from = p;
+    while (p < end && IS_DIGIT(AT(s, p))) {
+        p++;
+    }
+    if (p == from || p - from > 2 || p + 2 > end) {
+        return 0;
+    }
+    Py_UCS4 c = AT(s, p);
+    return (c == '.' || c == ')') && is_blank(AT(s, p + 1));
+}
+
+/* `[)\]'"][ \t]{0,2};[ \t]{0,2}$`, read back from the line's end. */
+static int
+semicolon_end_at(const Span *s, Py_ssize_t start, Py_ssize_t p)
+{
+    Py_ssize_t to = p;
+    while (p > start && is_blank(AT(s, p - 1))) {
+        p--;
+    }
+    if (to - p > 2 || p == start || AT(s, p - 1) != ';') {
+        return 0;
+    }
+    to = --p;
+    while (p > start && is_blank(AT(s, p - 1))) {
+        p--;
+    }
+    if (to - p > 2 || p == start) {
+        return 0;
+    }
+    Py_UCS4 c = AT(s, p - 1);
+    return c == ')' || c == ']' || c == '\'' || c == '"';
+}
+
+typedef int (*LineShape)(const Span *s, Py_ssize_t start, Py_ssize_t end);
+
+/* In the order of bank.LINE_SHAPES. */
+static const LineShape line_shapes[] = {fence_at, numbered_at, semicolon_end_at};
+
+#define N_SHAPES ((long)(sizeof line_shapes / sizeof line_shapes[0]))
+
+/* count_lines(text, shape, limit) -> int: the lines (as re.MULTILINE's `^`
+ * and `$` see them: split at each "\n") that hold a match of the shape,
+ * counted to `limit`. None of the shapes reads a newline, so a match lies in
+ * one line, and none can match twice in one: the count is finditer's. */
 PyObject *
-llr_count_fences(PyObject *module, PyObject *text)
+llr_count_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "count_fences() expects a str");
+    if (nargs != 3 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "count_lines(text: str, shape: int, limit: int)");
         return NULL;
     }
-    Span s = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
-    long long count = s.len > 0 && fence_at(&s, 0);
-    if (s.kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *data = s.data, *p = data, *end = data + s.len;
-        while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-            p++;
-            count += fence_at(&s, p - data);
-        }
-    } else {
-        for (Py_ssize_t i = 0; i < s.len; i++) {
-            if (AT(&s, i) == '\n') {
-                count += fence_at(&s, i + 1);
+    long shape = PyLong_AsLong(args[1]);
+    if (shape == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[2]);
+    if (limit == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (shape < 0 || shape >= N_SHAPES) {
+        PyErr_SetString(PyExc_ValueError, "unknown line shape");
+        return NULL;
+    }
+    LineShape at = line_shapes[shape];
+    Span s = {PyUnicode_KIND(args[0]), PyUnicode_DATA(args[0]),
+              PyUnicode_GET_LENGTH(args[0])};
+    Py_ssize_t count = 0, start = 0;
+    while (count < limit) {
+        Py_ssize_t end = start;
+        if (s.kind == PyUnicode_1BYTE_KIND) {
+            const Py_UCS1 *data = s.data;
+            const Py_UCS1 *nl = memchr(data + start, '\n', (size_t)(s.len - start));
+            end = nl == NULL ? s.len : nl - data;
+        } else {
+            while (end < s.len && AT(&s, end) != '\n') {
+                end++;
             }
         }
+        count += at(&s, start, end);
+        if (end == s.len) {
+            break;
+        }
+        start = end + 1;
     }
-    return PyLong_FromLongLong(count);
+    return PyLong_FromSsize_t(count);
 }

@@ -10,8 +10,9 @@ The per-request work moves out of Python; what decides stays shared:
    ones (digit-led `near` patterns of the sensitive groups, and those with a
    `gate`) are not in that scan: they are candidates when their keyword or
    gate is present. Only the patterns present are counted: a presence-only
-   one counts 1 without `re`; the fences and grouped card numbers are
-   counted in C (`COUNTED_IN_C`); a `near` pattern whose context is absent
+   one counts 1 without `re`; the line-shaped patterns (fences, numbered
+   items, lines ending in `;`) and grouped card numbers are counted in C
+   (`COUNTED_IN_C`); a `near` pattern whose context is absent
    counts 0; one whose signal already fired in the scope adds nothing and
    is skipped.
 3. The rest take their matches from `re`, as the reference's `scan` does,
@@ -24,8 +25,8 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from collections.abc import Callable, Iterable
-from itertools import islice
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -42,6 +43,7 @@ from router.classify.bank import (
     CARD_GROUPS,
     FENCE,
     GATED,
+    LINE_SHAPES,
     SCOPES,
     Bank,
     needs_positions,
@@ -156,12 +158,6 @@ TASK_ORDER: Final = {
 ALL_UP_TO: Final = 3000
 
 
-# A pattern counted to its `min_count` alone (numbered_item: three numbered
-# lines) is first looked for in the text's first EARLY_BYTES; a scan of the
-# whole text follows only when that does not find enough.
-EARLY_BYTES: Final = 8192
-
-
 class _Scope:
     """One scope's text, its hyperscan buffer and what hyperscan said of it:
     the patterns present and, unless the scan gave up, every end of the
@@ -206,39 +202,19 @@ class _Scope:
         end = context.last_end(start, plan.pattern.window)
         return end is not None and _near(self.text, start, plan.pattern, [end])
 
-    def counted_early(self, plan: Plan) -> bool:
-        """Whether a pattern counted only to its `min_count` (no check, no
-        context), whose ends the scan did not collect, reaches it within the
-        text's first EARLY_BYTES: then its own scan of the whole text is not
-        needed."""
-        p = plan.pattern
-        if (
-            plan.check is not None
-            or plan.context >= 0
-            or p.min_count < 2
-            or len(self.buffer) <= EARLY_BYTES
-            or (self.collected is not None and self.collected[plan.at])
-        ):
-            return False
-        ends = self.bank.ends_before(plan.at, self.buffer, self.text, EARLY_BYTES)
-        if not ends:
-            return False
-        spans = Matches(plan.rx, self.text, ends, plan.width).spans()
-        return sum(1 for _ in islice(spans, p.min_count)) >= p.min_count
-
     def count(self, plan: Plan) -> int:
         """The reference's count of one pattern present in the text."""
         p = plan.pattern
-        if p.name == FENCE:
-            return _native.count_fences(self.text)
+        shape = LINE_SHAPES.get(p.name)
+        if shape is not None:
+            limit = sys.maxsize if p.name == FENCE else p.min_count
+            return _native.count_lines(self.text, shape, limit)
         if p.name == CARD_GROUPS:
             return _native.count_card_groups(self.text, p.min_count, True)
         if not needs_positions(p):
             return 1
         if plan.context >= 0 and plan.context not in self.present:
             return 0
-        if self.counted_early(plan):
-            return p.min_count
         ends = self.ends(plan.at)
         if ends is None and plan.span_kind >= 0 and plan.context < 0:
             spans = plan.rx.findall(self.text)

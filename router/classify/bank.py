@@ -65,10 +65,15 @@ SCOPES: Final[Mapping[str, frozenset[str]]] = {
 }
 FENCE: Final = "code_fence"
 CARD_GROUPS: Final = "card_grouped"
+# Patterns whose matches lie in one line, at most one per line, by their
+# shape number in the C `count_lines` (classifier_ext/shapes.c).
+LINE_SHAPES: Final = {FENCE: 0, "numbered_item": 1, "semicolon_line_end": 2}
 # Counted by a C twin over the whole text, without hyperscan's positions: the
-# fences (lines that open or close one) and the grouped card numbers (a run
-# of digit groups is thousands of candidates whose ends would flood the scan).
-COUNTED_IN_C: Final = frozenset({FENCE, CARD_GROUPS})
+# line shapes (fences are counted whole; the others, to a `min_count` above
+# one, would have hyperscan report every end through a Python call) and the
+# grouped card numbers (a run of digit groups is thousands of candidates
+# whose ends would flood the scan).
+COUNTED_IN_C: Final = frozenset({*LINE_SHAPES, CARD_GROUPS})
 # Past this many match ends a position scan stops and `ends` returns None:
 # the caller then runs `re` over the whole text, which it would have to do
 # for that many candidates anyway.
@@ -340,26 +345,6 @@ class Bank:
             return frozenset()
         found = self._collect(f"{scope}:presence", buffer, text, len(BANK))[0]
         return frozenset(found or ())
-
-    def ends_before(
-        self, index: int, buffer: _native.Utf8, text: str, size: int
-    ) -> list[int] | None:
-        """The ends of BANK[index]'s matches in the text's first `size` bytes
-        (cut back to a character): every end before the cut, so that
-        `located.Matches` over them gives `finditer`'s first spans (those
-        starting before the last of them). An end at the cut is left out:
-        there the scan saw the end of its buffer, not the next character.
-        None past MAX_ENDS."""
-        view = memoryview(buffer)
-        cut = min(size, len(view))
-        while 0 < cut < len(view) and view[cut] & 0xC0 == 0x80:
-            cut -= 1
-        head = view[:cut]
-        found = self._collect(f"pos:{index}", head, text, MAX_ENDS)[0]
-        if found is None:
-            return None
-        chars = cut if text.isascii() else len(str(head, "utf-8"))
-        return [end for end in found.get(index, []) if end < chars]
 
     def ends(self, index: int, buffer: _native.Utf8, text: str) -> list[int] | None:
         """Every end offset of a match of BANK[index] in `text`, ascending;

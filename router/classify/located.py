@@ -10,10 +10,7 @@ The offsets may instead be the ends of a `marker`, a part of the regex
 no more than the prefix and marker's longest widths before it and ends no
 more than the suffix's after it, two spans that add up to `width`; true ends
 are the case of an empty suffix. `last_end` alone needs true ends (contexts
-have no marker). Offsets cut short (a scan of the text's start,
-`Bank.ends_before`) give the spans that start before the last offset given,
-which are `finditer`'s first ones: what follows needs only the offsets up to
-that one.
+have no marker).
 
 Why this is exact: a match with an offset at p starts at p - width or later,
 so no match starts before the first offset less `width`. Offsets closer

@@ -218,26 +218,6 @@ def test_matches_are_finditer(loaded: bank.Bank) -> None:
                 assert matches.last_end(at, 40) == expected
 
 
-def test_ends_before_a_cut_are_the_ends_before_it(loaded: bank.Bank) -> None:
-    """A scan of the first bytes (cut back to a character) reports every end
-    before the cut and none at or after it, ASCII or not."""
-    index = next(i for i, p in enumerate(BANK) if p.name == "numbered_item")
-    rng = random.Random(8)
-    lines = ["1. one", "  2) two", "3.5 not", "é 4. x", "12. twelve", "中文", "5.\tgo"]
-    for _ in range(200):
-        text = "\n".join(rng.choice(lines) for _ in range(rng.randint(1, 40)))
-        buffer = _native.Utf8(text)
-        every = loaded.ends(index, buffer, text)
-        assert every is not None
-        for size in (0, 1, 7, 20, 64, 1000):
-            cut = min(size, len(buffer))
-            while 0 < cut < len(buffer) and bytes(buffer)[cut] & 0xC0 == 0x80:
-                cut -= 1
-            chars = len(bytes(buffer)[:cut].decode())
-            want = [end for end in every if end < chars]
-            assert loaded.ends_before(index, buffer, text, size) == want
-
-
 def test_matches_without_ends_is_plain_finditer() -> None:
     rx = re.compile(r"\b[0-9]{3}\b", RE_FLAGS)
     text = "123 4567 890 12 345"

@@ -226,9 +226,9 @@ def test_surrogates_and_wide_text(c_classify: Classify) -> None:
         "1. a\n2. b\nz" + "é" * 4_093 + "\n3. c\n" + "y\n" * 5_000,
         "1.5 no\n" * 3 + "z " * 6_000 + "\n1. a\n2. b\n",
     ],
-    ids=["early", "late", "at-the-cut", "wide-at-the-cut", "too-few"],
+    ids=["early", "late", "far-apart", "wide-text", "too-few"],
 )
-def test_numbered_items_around_the_early_cut(c_classify: Classify, text: str) -> None:
+def test_numbered_items_in_long_texts(c_classify: Classify, text: str) -> None:
     assert_same(user(text), c_classify, big=True)
 
 

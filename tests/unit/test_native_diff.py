@@ -188,7 +188,6 @@ def test_jwt_real_headers() -> None:
         assert native.check_jwt(text, 0) == want
 
 
-FENCE_RX = re.compile(r"^[ \t]{0,3}(?:```|~~~)", re.ASCII | re.MULTILINE)
 CARD_GROUPS_RX = re.compile(BY_NAME["card_grouped"].regex, RE_FLAGS)
 CARD_PIECES = [
     "4111",
@@ -234,10 +233,77 @@ def test_card_groups_are_re_spans(pieces: list[str]) -> None:
         assert native.count_card_groups(head, 1, True) == min(valid, 1), head
 
 
-@settings(max_examples=1500, deadline=None, derandomize=True)
-@given(st.text(alphabet=" \t\n`~x中", max_size=80))
-def test_fences_any_text(text: str) -> None:
-    assert native.count_fences(text) == len(FENCE_RX.findall(text))
+def line_shapes() -> dict[str, int]:
+    """bank.LINE_SHAPES (bank.py needs hyperscan; these tests only the C)."""
+    shapes: dict[str, int] = pytest.importorskip("router.classify.bank").LINE_SHAPES
+    assert set(shapes) == set(SHAPE_ALPHABETS)
+    return shapes
+
+
+# Per line shape, an alphabet its matches and near misses are made of.
+SHAPE_ALPHABETS = {
+    "code_fence": " \t\n`~x中",
+    "numbered_item": " \t\n0123.)x中",
+    "semicolon_line_end": " \t\n;)]'\"x\r中",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_ALPHABETS))
+def test_line_shapes_are_re_counts(name: str) -> None:
+    """count_lines is len(findall) of the pattern, capped at the limit."""
+    rx = re.compile(BY_NAME[name].regex, RE_FLAGS)
+    shape = line_shapes()[name]
+
+    @settings(max_examples=2000, deadline=None, derandomize=True)
+    @given(st.text(alphabet=SHAPE_ALPHABETS[name], max_size=80))
+    def check(text: str) -> None:
+        want = len(rx.findall(text))
+        assert native.count_lines(text, shape, 10**9) == want, text
+        for limit in (0, 1, 2):
+            assert native.count_lines(text, shape, limit) == min(want, limit), text
+
+    check()
+
+
+def test_line_shape_edges() -> None:
+    cases = {
+        "numbered_item": [
+            "1. a",
+            "    12) b",
+            "     1. c",
+            "123. d",
+            "1.",
+            "\n1.\t",
+            "1.\n",
+        ],
+        "semicolon_line_end": [
+            "f();",
+            "f()  ;  ",
+            "f()   ;",
+            "f(); \t ",
+            "';\n",
+            ";",
+            "x;",
+        ],
+        "code_fence": ["```", "   ~~~", "    ```", "``", "\n```"],
+    }
+    for name, texts in cases.items():
+        rx = re.compile(BY_NAME[name].regex, RE_FLAGS)
+        for text in texts:
+            for wide in (text, text + "中"):
+                want = len(rx.findall(wide))
+                assert native.count_lines(wide, line_shapes()[name], 9) == want, wide
+
+
+def test_count_lines_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        native.count_lines(b"1. a", 1, 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="shape"):
+        native.count_lines("1. a", len(SHAPE_ALPHABETS), 3)
+    with pytest.raises(ValueError, match="shape"):
+        native.count_lines("1. a", -1, 3)
+    with pytest.raises(TypeError):
+        native.count_lines("1. a", 1, "3")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------ scan buffer and hits
