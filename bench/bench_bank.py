@@ -20,9 +20,8 @@ add per byte). Best of many short runs; appends one JSON line to
 bench/results/bank.jsonl.
 
 It also times, for a body whose two scopes read the same text, one scan of
-the "all" database against the two scope databases, over prefixes of the
-256 KB text: where the classifier switches from one to the other
-(`_compiled.ALL_UP_TO`).
+the "all" database (what the classifier does) against the two scope
+databases, over prefixes of the 256 KB text.
 
 Run: python bench/bench_bank.py [--no-record]
 """
@@ -130,7 +129,7 @@ def best(fn: Any, number: int) -> float:
 
 
 # Prefix lengths (characters) of one gathered text scanned both ways.
-ONE_TEXT = (500, 1_000, 2_000, 4_000, 8_000, 32_000)
+ONE_TEXT = (500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000)
 
 
 def one_text(text: str) -> dict[int, dict[str, float]]:
@@ -162,11 +161,49 @@ def one_text(text: str) -> dict[int, dict[str, float]]:
     return out
 
 
+def floor() -> dict[str, dict[str, float]]:
+    """What a `classify_json` call cannot go below with this bank, per body,
+    in us: decoding the body, and each scope's text scanned by the scope's
+    database the classifier uses (ASCII twin or not), with no match handler
+    (so no Python call per match), the faster of its scan and presence
+    databases. Counting, checking and gathering come on top."""
+    import hyperscan
+
+    from router.classify import _native
+    from router.classify.bank import PLAN, compile_database, variant
+    from router.wire import decode_request
+
+    out: dict[str, dict[str, float]] = {}
+    for size_name, size in SIZES.items():
+        body = conversation(size)
+        request = decode_request(body)
+        sensitive, task = _native.gather(request, True)[:2]
+        row = {"decode": best(lambda body=body: decode_request(body), 5) * 1e6}
+        for scope, text in (("sensitive", sensitive), ("task", task)):
+            buf = _native.Utf8(text)
+            times = []
+            for name in (scope, f"{scope}:presence"):
+                db = compile_database(*PLAN[variant(name, text)])
+                scratch = hyperscan.Scratch(db)
+                times.append(
+                    best(
+                        lambda db=db, buf=buf, scratch=scratch: db.scan(
+                            buf, match_event_handler=None, scratch=scratch
+                        ),
+                        5,
+                    )
+                )
+            row[f"{scope} scan"] = min(times) * 1e6
+        row["floor"] = sum(row.values())
+        out[size_name] = row
+    return out
+
+
 def run() -> dict[str, Any]:
     import hyperscan
 
     from router.classify import _native
-    from router.classify.bank import _PRESENCE_FLAGS, PLAN, compile_database
+    from router.classify.bank import _PRESENCE_FLAGS, ASCII, PLAN, compile_database
     from router.classify.patterns import BANK
 
     result: dict[str, Any] = {"parts": {}, "ns_per_byte": {}}
@@ -179,9 +216,13 @@ def run() -> dict[str, Any]:
     # every end of the patterns it must locate, the others single-match.
     databases["scan database"] = PLAN["all"]
     # The task scope's two: the scan database reports every end of the
-    # keywords other patterns count next to; the presence one does not.
+    # keywords other patterns count next to; the presence one does not. And
+    # their twins without HS_FLAG_UTF8, which the classifier scans ASCII
+    # texts with.
     databases["task scan"] = PLAN["task"]
     databases["task presence"] = PLAN["task:presence"]
+    databases["task scan ascii"] = PLAN["task" + ASCII]
+    databases["task pres. ascii"] = PLAN["task:presence" + ASCII]
     for name, (ids, flags) in databases.items():
         result["parts"][name] = [
             BANK[i].name if i < len(BANK) else f"gate of {BANK[i - len(BANK)].name}"
@@ -199,6 +240,7 @@ def run() -> dict[str, Any]:
             )
             result["ns_per_byte"].setdefault(name, {})[size] = seconds * 1e9 / len(buf)
     result["one_text_us"] = one_text(bodies["256 KB"])
+    result["floor_us"] = floor()
     for size, text in bodies.items():
         raw = text.encode()
         seconds = best(lambda raw=raw: raw.count(b"\x00"), 50)
@@ -214,16 +256,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     result = run()
-    print(f"{'database':<14} {'patterns':>8} " + " ".join(f"{s:>9}" for s in SIZES))
+    print(f"{'database':<16} {'patterns':>8} " + " ".join(f"{s:>9}" for s in SIZES))
     for name, row in result["ns_per_byte"].items():
         count = len(result["parts"].get(name, [])) or "-"
         cells = " ".join(f"{row[s]:>9.2f}" for s in SIZES)
-        print(f"{name:<14} {count!s:>8} {cells}")
+        print(f"{name:<16} {count!s:>8} {cells}")
     print("(nanoseconds per byte of the gathered text, best of 30 runs)")
     print("digit-led: " + ", ".join(result["parts"]["digit-led"]))
     print("\none text, both scopes (us):   chars       all  sensitive+task")
     for n, row in result["one_text_us"].items():
         print(f"{'':31}{n:>6} {row['all']:>9.1f} {row['sensitive+task']:>15.1f}")
+    print("\nfloor (us): decode + bare scans of the two scopes, no match handler")
+    for size, row in result["floor_us"].items():
+        cells = ", ".join(f"{k} {v:.0f}" for k, v in row.items())
+        print(f"  {size}: {cells}")
     if not args.no_record:
         record = {
             **stamp(),

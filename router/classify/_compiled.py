@@ -151,24 +151,15 @@ TASK_ORDER: Final = {
 }
 
 
-# When both scopes read the same text, the "all" database scans it once; past
-# about 3,000 characters the two scopes' own databases, smaller, scan it
-# faster than the one (`make bench-bank`, "one text": 4,000 characters 34 us
-# for "all", 29 us for the two; 32,000: 302 against 224).
-ALL_UP_TO: Final = 3000
-
-
 class _Scope:
     """One scope's text, its hyperscan buffer and what hyperscan said of it:
     the patterns present and, unless the scan gave up, every end of the
     matches of the patterns the scope's scan database collects."""
 
-    def __init__(
-        self, bank: Bank, name: str, text: str, buffer: _native.Utf8 | None = None
-    ) -> None:
+    def __init__(self, bank: Bank, name: str, text: str) -> None:
         self.bank = bank
         self.text = text
-        self.buffer = _native.Utf8(text) if buffer is None else buffer
+        self.buffer = _native.Utf8(text)
         found, self.flooded = bank.scan(name, self.buffer, text)
         # Per BANK index: whether the scan collected every end (it gave up: none).
         self.collected = _SCANNED[name] if found is not None else None
@@ -268,11 +259,8 @@ def classify_with(
     if got.task is not got.sensitive:
         sensitive = _Scope(bank, "sensitive", got.sensitive)
         task = _Scope(bank, "task", got.task)
-    elif len(got.task) <= ALL_UP_TO:
-        sensitive = task = _Scope(bank, "all", got.sensitive)
     else:
-        sensitive = _Scope(bank, "sensitive", got.sensitive)
-        task = _Scope(bank, "task", got.task, sensitive.buffer)
+        sensitive = task = _Scope(bank, "all", got.sensitive)
     return assemble(
         request,
         got,

@@ -28,7 +28,11 @@ Each positioned pattern also has a position database of its own, scanned on
 demand when the scan database did not collect its ends.
 
 Flags are HS_FLAG_UTF8 and HS_FLAG_MULTILINE; offsets come back in code
-points of the scanned str. Compiling
+points of the scanned str. Each scope's two databases also come without
+HS_FLAG_UTF8 (`ASCII`), for texts that are all ASCII: there a byte is a
+character, so they answer exactly as the UTF-8 ones, and their automata,
+which need not read multi-byte characters into the negated classes, scan
+faster (bench_bank.py). Compiling
 takes seconds, so the serialized databases are cached on disk, keyed by a
 hash of the regexes, the flags and the hyperscan version, in LLR_CACHE_DIR,
 else $XDG_CACHE_HOME/local-llm-router, else ~/.cache/local-llm-router; a
@@ -82,7 +86,10 @@ MAX_ENDS: Final = 2048
 # ends (each costs a Python call) before the presence database takes over.
 SCAN_REPORTS: Final = 256
 SCAN_PER_REPORT: Final = 64
-_FLAGS: Final = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_MULTILINE
+_UTF8: Final = hyperscan.HS_FLAG_UTF8
+_FLAGS: Final = _UTF8 | hyperscan.HS_FLAG_MULTILINE
+# The suffix of a scope database's name for its twin without HS_FLAG_UTF8.
+ASCII: Final = ":ascii"
 _PRESENCE_FLAGS: Final = _FLAGS | hyperscan.HS_FLAG_SINGLEMATCH
 _FORMAT: Final = 1
 
@@ -204,8 +211,11 @@ def _plan() -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
             if p.gate is not None and p.group in SCOPES[scope]
         )
         scan = [_FLAGS if scanned(BANK[i], scope) else _PRESENCE_FLAGS for i in ids]
-        plan[scope] = ids + gates, (*scan, *(_PRESENCE_FLAGS,) * len(gates))
-        plan[f"{scope}:presence"] = ids + gates, (_PRESENCE_FLAGS,) * len(ids + gates)
+        flags = (*scan, *(_PRESENCE_FLAGS,) * len(gates))
+        presence = (_PRESENCE_FLAGS,) * len(ids + gates)
+        for name, of in ((scope, flags), (f"{scope}:presence", presence)):
+            plan[name] = ids + gates, of
+            plan[name + ASCII] = ids + gates, tuple(f & ~_UTF8 for f in of)
     for i, p in enumerate(BANK):
         if positioned(p):
             plan[f"pos:{i}"] = (i,), (_FLAGS,)
@@ -282,6 +292,11 @@ def _write_cache(path: Path, databases: Mapping[str, hyperscan.Database]) -> Non
         log.info("hyperscan cache %s not written (%s)", path, exc)
 
 
+def variant(name: str, text: str) -> str:
+    """The scope database to scan `text` with: its `ASCII` twin when it can."""
+    return name + ASCII if text.isascii() else name
+
+
 class Bank:
     """The compiled databases of `PLAN` plus one scratch per thread and
     database (hyperscan scratch must not be shared by concurrent scans)."""
@@ -333,7 +348,7 @@ class Bank:
         if not text:
             return Scan({}, frozenset())
         cap = SCAN_REPORTS + len(text) // SCAN_PER_REPORT
-        found, hits = self._collect(scope, buffer, text, cap)
+        found, hits = self._collect(variant(scope, text), buffer, text, cap)
         if found is not None:
             return Scan(found, frozenset())
         tally = hits.tally()
@@ -343,7 +358,8 @@ class Bank:
         """The BANK indexes of the scope's patterns that match `text`."""
         if not text:
             return frozenset()
-        found = self._collect(f"{scope}:presence", buffer, text, len(BANK))[0]
+        name = variant(f"{scope}:presence", text)
+        found = self._collect(name, buffer, text, len(BANK))[0]
         return frozenset(found or ())
 
     def ends(self, index: int, buffer: _native.Utf8, text: str) -> list[int] | None:

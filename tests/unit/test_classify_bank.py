@@ -167,8 +167,10 @@ def test_unwritable_cache_dir_still_loads(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def scope_texts(seed: int) -> list[str]:
+    """Random texts, half of them folded to ASCII (the `bank.ASCII` twins)."""
     rng = random.Random(seed)
     texts = [random_text(rng, rng.choice([50, 400, 3000])) for _ in range(60)]
+    texts[::2] = [text.encode("ascii", "ignore").decode() for text in texts[::2]]
     return [*texts, "", "\ud800 4111 1111 1111 1111 中 a@b.io"]
 
 
