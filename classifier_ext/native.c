@@ -399,6 +399,11 @@ static PyMethodDef native_methods[] = {
      "count_card_groups(text: str, limit: int, checked: bool) -> int\n\n"
      "card_grouped's finditer spans that pass the card check (all when not "
      "checked), counting to `limit`."},
+    {"next_near", (PyCFunction)(void (*)(void))llr_next_near, METH_FASTCALL,
+     "next_near(ends: list[int], firsts: list[int], near: list[int], c: int, "
+     "lead: int) -> int\n\n"
+     "The first cluster from `c` with a `near` offset at most `lead` before "
+     "it (located.Matches.spans), else len(firsts)."},
     {"check_jwt", (PyCFunction)(void (*)(void))llr_check_jwt, METH_FASTCALL,
      "check_jwt(text: str, start: int) -> bool\n\nTwin of checks.check_jwt."},
     {"count_lines", (PyCFunction)(void (*)(void))llr_count_lines, METH_FASTCALL,

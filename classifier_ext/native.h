@@ -8,6 +8,7 @@
  * spans.c    span-only validators                    (twins of checks.py)
  * shapes.c   JWT check, line-shape counts            (twins of checks.py, scan)
  * hits.c     hyperscan match collector, scan buffer
+ * located.c  the near-cluster walk of located.Matches
  */
 
 #ifndef LLR_NATIVE_H
@@ -64,6 +65,9 @@ PyObject *llr_count_valid(PyObject *module, PyObject *const *args, Py_ssize_t na
 PyObject *llr_check_jwt(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *llr_count_lines(PyObject *module, PyObject *const *args,
                           Py_ssize_t nargs);
+
+/* located.c */
+PyObject *llr_next_near(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 /* hits.c: adds the types Hits and Utf8 to the module; 0 or -1. */
 int llr_add_hit_types(PyObject *module);

@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from itertools import compress, islice, repeat
 from operator import gt, sub
 
+from router.classify._native import next_near
+
 
 class Matches:
     """The `finditer` spans of `rx` in `text`, one cluster of ends at a time."""
@@ -100,14 +102,18 @@ class Matches:
         if self.ends is None:
             yield from self._every()
             return
-        ends = self.ends
-        for c, first in enumerate(self._firsts):
-            if near is not None:
-                after = self._firsts[c + 1] if c + 1 < len(self._firsts) else len(ends)
-                lo = bisect_left(near, ends[first] - self.width - reach)
-                if lo == len(near) or near[lo] > ends[after - 1]:
-                    continue
+        if near is None:
+            for c in range(len(self._firsts)):
+                yield from self._cluster(c)
+            return
+        c = 0
+        lead = self.width + reach
+        while True:
+            c = next_near(self.ends, self._firsts, near, c, lead)
+            if c == len(self._firsts):
+                return
             yield from self._cluster(c)
+            c += 1
 
     def last_end(self, at: int, window: int) -> int | None:
         """The largest match end at or before `at`, when it is no more than

@@ -363,3 +363,49 @@ def test_hits_and_buffers_reject_bad_input() -> None:
         native.gather(object(), True)
     with pytest.raises(TypeError):
         native.gather(object())  # type: ignore[call-arg]
+
+
+# ------------------------------------------------------------ near clusters
+
+
+def near_reference(
+    ends: list[int], firsts: list[int], near: list[int], c: int, lead: int
+) -> int:
+    for k in range(c, len(firsts)):
+        last = ends[firsts[k + 1] - 1] if k + 1 < len(firsts) else ends[-1]
+        if any(ends[firsts[k]] - lead <= v <= last for v in near):
+            return k
+    return len(firsts)
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(
+    st.lists(st.integers(0, 300), min_size=1, max_size=40, unique=True),
+    st.lists(st.integers(0, 300), max_size=20, unique=True),
+    st.integers(0, 60),
+    st.data(),
+)
+def test_next_near_is_the_cluster_walk(
+    ends: list[int], near: list[int], lead: int, data: st.DataObject
+) -> None:
+    ends.sort()
+    near.sort()
+    cuts = data.draw(
+        st.sets(st.integers(1, len(ends) - 1)) if len(ends) > 1 else st.just(set())
+    )
+    firsts = [0, *sorted(cuts)]
+    for c in range(len(firsts) + 1):
+        want = near_reference(ends, firsts, near, c, lead)
+        assert native.next_near(ends, firsts, near, c, lead) == want
+
+
+def test_next_near_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        native.next_near((1, 2), [0], [1], 0, 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="index"):
+        native.next_near([1, 2], [0, 5], [1], 0, 3)
+    with pytest.raises(ValueError, match="negative"):
+        native.next_near([1, 2], [0], [1], -1, 3)
+    with pytest.raises(TypeError):
+        native.next_near([1, "x"], [0], [1], 0, 3)  # type: ignore[list-item]
+    assert native.next_near([], [], [1], 0, 3) == 0

@@ -1,0 +1,105 @@
+/*
+ * Located matches: the cluster walk of located.Matches.spans for a `near`
+ * pattern, in C.
+ *
+ * A cluster of match ends (ends[firsts[k]] .. the end before firsts[k + 1])
+ * can hold a match that starts at most `reach` after a context end only if a
+ * context end lies in [ends[firsts[k]] - lead, the cluster's last end], lead
+ * being the longest match plus the reach. Most clusters of a common keyword
+ * have no context that close; this skips them without a Python call each.
+ */
+
+#include "native.h"
+
+/* The Py_ssize_t in list[i] (a list of ints), -1 with an exception set. */
+static int
+item(PyObject *list, Py_ssize_t i, Py_ssize_t *out)
+{
+    *out = PyLong_AsSsize_t(PyList_GET_ITEM(list, i));
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* next_near(ends, firsts, near, c, lead) -> int: the first cluster k >= c
+ * with a `near` offset in [ends[firsts[k]] - lead, its last end], else
+ * len(firsts). `ends` and `near` ascending, `firsts` ascending indexes into
+ * `ends`, starting with 0. */
+PyObject *
+llr_next_near(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 5 || !PyList_Check(args[0]) || !PyList_Check(args[1]) ||
+        !PyList_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "next_near(ends: list, firsts: list, near: list, c: int, lead: int)");
+        return NULL;
+    }
+    PyObject *ends = args[0], *firsts = args[1], *near = args[2];
+    Py_ssize_t c = PyLong_AsSsize_t(args[3]);
+    if (c == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t lead = PyLong_AsSsize_t(args[4]);
+    if (lead == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t n_ends = PyList_GET_SIZE(ends), n_firsts = PyList_GET_SIZE(firsts);
+    Py_ssize_t n_near = PyList_GET_SIZE(near);
+    if (c < 0 || lead < 0) {
+        PyErr_SetString(PyExc_ValueError, "c and lead must not be negative");
+        return NULL;
+    }
+    Py_ssize_t j = 0, lo = 0, hi = n_near;
+    for (Py_ssize_t k = c; k < n_firsts; k++) {
+        Py_ssize_t first, last, low, high, value;
+        if (item(firsts, k, &first) < 0) {
+            return NULL;
+        }
+        if (k + 1 < n_firsts) {
+            if (item(firsts, k + 1, &last) < 0) {
+                return NULL;
+            }
+            last--;
+        } else {
+            last = n_ends - 1;
+        }
+        if (first < 0 || last < first || last >= n_ends) {
+            PyErr_SetString(PyExc_ValueError, "firsts do not index ends");
+            return NULL;
+        }
+        if (item(ends, first, &low) < 0 || item(ends, last, &high) < 0) {
+            return NULL;
+        }
+        low -= lead;
+        /* j: the first near offset >= low; low only grows with k, so the
+         * first cluster bisects and the others step on. */
+        if (k == c) {
+            while (lo < hi) {
+                Py_ssize_t mid = lo + (hi - lo) / 2;
+                if (item(near, mid, &value) < 0) {
+                    return NULL;
+                }
+                if (value < low) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            j = lo;
+        }
+        for (;; j++) {
+            if (j == n_near) {
+                return PyLong_FromSsize_t(n_firsts);
+            }
+            if (item(near, j, &value) < 0) {
+                return NULL;
+            }
+            if (value >= low) {
+                break;
+            }
+        }
+        if (value <= high) {
+            return PyLong_FromSsize_t(k);
+        }
+    }
+    return PyLong_FromSsize_t(n_firsts);
+}
