@@ -1,6 +1,6 @@
 /*
- * Located matches: the cluster walk of located.Matches.spans for a `near`
- * pattern, in C.
+ * Located matches: the clusters of located.Matches and their walk for a
+ * `near` pattern, in C.
  *
  * A cluster of match ends (ends[firsts[k]] .. the end before firsts[k + 1])
  * can hold a match that starts at most `reach` after a context end only if a
@@ -102,4 +102,45 @@ llr_next_near(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     return PyLong_FromSsize_t(n_firsts);
+}
+
+/* cluster_firsts(ends, width) -> list[int]: 0 and every k where
+ * ends[k] - ends[k - 1] > width (none for no ends): where each cluster of
+ * ends closer together than `width` begins. */
+PyObject *
+llr_cluster_firsts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "cluster_firsts(ends: list, width: int)");
+        return NULL;
+    }
+    PyObject *ends = args[0];
+    Py_ssize_t width = PyLong_AsSsize_t(args[1]);
+    if (width == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *firsts = PyList_New(0);
+    if (firsts == NULL) {
+        return NULL;
+    }
+    Py_ssize_t previous = 0;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(ends); k++) {
+        Py_ssize_t end;
+        if (item(ends, k, &end) < 0) {
+            Py_DECREF(firsts);
+            return NULL;
+        }
+        if (k == 0 || end - previous > width) {
+            PyObject *at = PyLong_FromSsize_t(k);
+            if (at == NULL || PyList_Append(firsts, at) < 0) {
+                Py_XDECREF(at);
+                Py_DECREF(firsts);
+                return NULL;
+            }
+            Py_DECREF(at);
+        }
+        previous = end;
+    }
+    return firsts;
 }

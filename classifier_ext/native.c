@@ -399,6 +399,9 @@ static PyMethodDef native_methods[] = {
      "count_card_groups(text: str, limit: int, checked: bool) -> int\n\n"
      "card_grouped's finditer spans that pass the card check (all when not "
      "checked), counting to `limit`."},
+    {"cluster_firsts", (PyCFunction)(void (*)(void))llr_cluster_firsts, METH_FASTCALL,
+     "cluster_firsts(ends: list[int], width: int) -> list[int]\n\n"
+     "Where each cluster of ends closer together than `width` begins."},
     {"next_near", (PyCFunction)(void (*)(void))llr_next_near, METH_FASTCALL,
      "next_near(ends: list[int], firsts: list[int], near: list[int], c: int, "
      "lead: int) -> int\n\n"

@@ -8,7 +8,7 @@
  * spans.c    span-only validators                    (twins of checks.py)
  * shapes.c   JWT check, line-shape counts            (twins of checks.py, scan)
  * hits.c     hyperscan match collector, scan buffer
- * located.c  the near-cluster walk of located.Matches
+ * located.c  clusters of located.Matches and their near walk
  */
 
 #ifndef LLR_NATIVE_H
@@ -68,6 +68,8 @@ PyObject *llr_count_lines(PyObject *module, PyObject *const *args,
 
 /* located.c */
 PyObject *llr_next_near(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *llr_cluster_firsts(PyObject *module, PyObject *const *args,
+                             Py_ssize_t nargs);
 
 /* hits.c: adds the types Hits and Utf8 to the module; 0 or -1. */
 int llr_add_hit_types(PyObject *module);

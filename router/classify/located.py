@@ -31,14 +31,23 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from itertools import compress, islice, repeat
-from operator import gt, sub
 
-from router.classify._native import next_near
+from router.classify._native import cluster_firsts, next_near
 
 
 class Matches:
     """The `finditer` spans of `rx` in `text`, one cluster of ends at a time."""
+
+    __slots__ = (
+        "_all",
+        "_all_ends",
+        "_clusters",
+        "_firsts",
+        "ends",
+        "rx",
+        "text",
+        "width",
+    )
 
     def __init__(
         self, rx: re.Pattern[str], text: str, ends: list[int] | None, width: int
@@ -50,14 +59,8 @@ class Matches:
         self._clusters: dict[int, list[tuple[int, int]]] = {}
         self._all: list[tuple[int, int]] | None = None
         self._all_ends: list[int] = []
-        self._firsts: list[int] = []
-        if ends:
-            # k where ends[k] - ends[k - 1] > width, iterated in C.
-            gaps = map(sub, islice(ends, 1, None), ends)
-            self._firsts = [
-                0,
-                *compress(range(1, len(ends)), map(gt, gaps, repeat(width))),
-            ]
+        # Where each cluster begins: k where ends[k] - ends[k - 1] > width.
+        self._firsts = cluster_firsts(ends, width) if ends else []
 
     def _every(self) -> list[tuple[int, int]]:
         if self._all is None:

@@ -409,3 +409,20 @@ def test_next_near_bad_arguments() -> None:
     with pytest.raises(TypeError):
         native.next_near([1, "x"], [0], [1], 0, 3)  # type: ignore[list-item]
     assert native.next_near([], [], [1], 0, 3) == 0
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(st.lists(st.integers(0, 400), max_size=40), st.integers(0, 60))
+def test_cluster_firsts_split_at_wide_gaps(ends: list[int], width: int) -> None:
+    ends.sort()
+    want = [k for k in range(len(ends)) if k == 0 or ends[k] - ends[k - 1] > width]
+    assert native.cluster_firsts(ends, width) == want
+
+
+def test_cluster_firsts_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        native.cluster_firsts((1, 2), 3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        native.cluster_firsts([1, "x"], 3)  # type: ignore[list-item]
+    with pytest.raises(OverflowError):
+        native.cluster_firsts([1, 2**70], 3)
