@@ -260,8 +260,11 @@ def scan(text: str, groups: frozenset[str], kernels: Kernels) -> dict[str, int]:
 
 def _fired(counts: dict[str, int]) -> list[Pattern]:
     """The signal-bearing patterns that reached their `min_count`."""
-    fired = (BY_NAME[name] for name, count in counts.items())
-    return [p for p in fired if p.signal and counts[p.name] >= p.min_count]
+    return [
+        p
+        for name, count in counts.items()
+        if (p := BY_NAME[name]).signal and count >= p.min_count
+    ]
 
 
 # Model names repeat, so the family of the short ones is remembered; a client
@@ -337,10 +340,11 @@ def _sensitivity(
     groups = {p.group for p in fired}
     level: Level = "high" if "high" in groups else "medium" if groups else "low"
     raises = (
-        ("hint:metadata", _hint_level((request.metadata or {}).get("sensitivity"))),
-        ("hint:header", _hint_level(hint)),
+        ("hint:metadata", (request.metadata or {}).get("sensitivity")),
+        ("hint:header", hint),
     )
-    for signal, hinted in raises:
+    for signal, value in raises:
+        hinted = None if value is None else _hint_level(value)
         if hinted is not None:
             signals.add(signal)
             if LEVEL_RANK[hinted] > LEVEL_RANK[level]:
@@ -348,13 +352,19 @@ def _sensitivity(
     return level
 
 
+# Signal kinds, as tests run over the signal set in C.
+_IS_CODE: Final = methodcaller("startswith", "code:")
+_IS_WEB_SEARCH: Final = methodcaller("startswith", ("time:", "task:web_search"))
+_IS_REASONING: Final = methodcaller("startswith", "reasoning:")
+
+
 def _task(flags: int, signals: set[str]) -> Task:
     if flags & IMAGE:
         signals.add("task:image_part")
         return "vision"
-    if any(map(methodcaller("startswith", "code:"), signals)):
+    if any(map(_IS_CODE, signals)):
         return "code"
-    if any(map(methodcaller("startswith", ("time:", "task:web_search")), signals)):
+    if any(map(_IS_WEB_SEARCH, signals)):
         return "web_search"
     return "general"
 
@@ -412,7 +422,7 @@ def assemble(
         modality = "image"
 
     tokens = got.tokens + MESSAGE_OVERHEAD * got.items
-    markers = sum(map(methodcaller("startswith", "reasoning:"), signals))
+    markers = sum(map(_IS_REASONING, signals))
     blocks = (task_counts.get(FENCE, 0) + 1) // 2
     complexity = _complexity(tokens, markers, blocks, config, signals)
     family, family_signal = _family(request.model, task)
