@@ -13,11 +13,16 @@ splits the bank (less the tool-name patterns) into:
 and times one presence database (single-match, the classifier's flags) per
 part and for the whole, the classifier's own scan database (which reports
 every end of the patterns it locates) and the task scope's scan and presence
-databases, over the gathered text of the
-32 KB and 256 KB conversations of bench_classify.py, plus what this machine
-does per byte in the simplest C loop (`bytes.count` of one byte value, a compare and
+databases and their ASCII twins, over the gathered text of the 32 KB and
+256 KB conversations of bench_classify.py, plus what this machine does per
+byte in the simplest C loop (`bytes.count` of one byte value, a compare and
 add per byte). Best of many short runs; appends one JSON line to
 bench/results/bank.jsonl.
+
+The floor, per body: decoding it and scanning both scopes' texts with the
+databases the classifier picks, with no match handler (no Python call per
+match), the faster of each scope's scan and presence database: what
+`classify_json` cannot go below with this bank on this machine.
 
 It also times, for a body whose two scopes read the same text, one scan of
 the "all" database (what the classifier does) against the two scope
@@ -162,11 +167,8 @@ def one_text(text: str) -> dict[int, dict[str, float]]:
 
 
 def floor() -> dict[str, dict[str, float]]:
-    """What a `classify_json` call cannot go below with this bank, per body,
-    in us: decoding the body, and each scope's text scanned by the scope's
-    database the classifier uses (ASCII twin or not), with no match handler
-    (so no Python call per match), the faster of its scan and presence
-    databases. Counting, checking and gathering come on top."""
+    """The floor per body, in us (see the module docstring); gathering,
+    the Python calls per match, counting and checking come on top."""
     import hyperscan
 
     from router.classify import _native

@@ -106,12 +106,14 @@ class Scan(NamedTuple):
 
 def needs_positions(pattern: Pattern) -> bool:
     """Whether counting the pattern means looking at its matches (anything
-    but a presence-only pattern; a gated one is looked for on its own)."""
+    but a presence-only pattern; a gated one is looked for on its own, and
+    a marker's presence needs `re` to say whether the pattern matches)."""
     return (
         pattern.validator is not None
         or pattern.near is not None
         or pattern.min_count > 1
         or pattern.gate is not None
+        or pattern.marker is not None
         or pattern.name == FENCE
     )
 

@@ -12,6 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("router.classify._native")
 pytest.importorskip("hyperscan")
@@ -201,6 +203,60 @@ def test_scan_and_presence_agree_with_re(loaded: bank.Bank, scope: str) -> None:
                 for m in compiled[i].finditer(text):
                     assert any(m.start() < e <= m.end() for e in ends)
                 assert ends == sorted(set(ends))
+
+
+# Text put before and after a pattern's own matches: line starts after long
+# and short lines (hyperscan 0.9.1 once missed `^[ \t]{0,16}def` after a line
+# of 16 characters or more), blanks, words, and non-ASCII (the UTF-8
+# databases) or not (their ASCII twins).
+AROUND_BEFORE = [
+    "",
+    "x" * 16 + "\n",
+    "x" * 40 + "\n",
+    "é" * 16 + "\n",
+    " " * 20 + "\n",
+    "word " * 5,
+]
+AROUND_AFTER = ["", "\n", " x", "é"]
+
+
+@pytest.mark.parametrize(
+    "index", [i for i, p in enumerate(BANK) if p.name in bank.MEMBERS["all"]]
+)
+def test_databases_find_each_patterns_own_matches(
+    loaded: bank.Bank, index: int
+) -> None:
+    """Texts built around matches of the pattern itself (hypothesis draws
+    them from the regex): every scope database that holds it says it is
+    present exactly when `re` finds it (its marker, for one with a marker)."""
+    p = BANK[index]
+    looked_for = re.compile(p.marker or p.regex, RE_FLAGS)
+    scopes = [scope for scope, members in bank.MEMBERS.items() if p.name in members]
+    ascii_only = st.characters(max_codepoint=127)
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        st.from_regex(
+            re.compile(p.regex, RE_FLAGS), fullmatch=True, alphabet=ascii_only
+        )
+    )
+    def check(sample: str) -> None:
+        for before in AROUND_BEFORE:
+            for after in AROUND_AFTER:
+                text = before + sample + after
+                want = looked_for.search(text) is not None
+                buffer = _native.Utf8(text)
+                for scope in scopes:
+                    assert (index in loaded.present(scope, buffer, text)) == want, text
+                    found = loaded.scan(scope, buffer, text).found
+                    assert found is not None and (index in found) == want, text
+
+    check()
 
 
 def test_matches_are_finditer(loaded: bank.Bank) -> None:

@@ -43,6 +43,8 @@ FRAGMENTS = [
     "1. one\n2. two\n3. three\n", "step by step", "prove that", "trade-offs",
     "latest news today", "what happened today in the news?", "search the web",
     "foo(x);\n", "bar();  \n", ") => {", "print(", "NameError", "main.py",
+    " class F(Base):\n", "\tdef go():\n", "async def go(x):\n", "pub fn main() {\n",
+    "func f(x int) {\n", "fn  x<T>(", "undef x", "first class Mail", "x" * 16 + "\n",
 ]  # fmt: skip
 ALPHABET = " \t\n\n.,;:-_=/@#()[]{}'\"`~0123456789abcXYZéß中🙂\u00a0\u2028٣"
 
@@ -230,6 +232,13 @@ def test_surrogates_and_wide_text(c_classify: Classify) -> None:
 )
 def test_numbered_items_in_long_texts(c_classify: Classify, text: str) -> None:
     assert_same(user(text), c_classify, big=True)
+
+
+@pytest.mark.parametrize("line", [" class F:", "\tdef f(x):", " fn f() {", " func f("])
+def test_definitions_after_long_lines(c_classify: Classify, line: str) -> None:
+    """hyperscan 0.9.1 missed these (one blank, after a line of 16+)."""
+    for before in ("", "x" * 15, "x" * 16, "x" * 70):
+        assert_same(user(before + "\n" + line), c_classify)
 
 
 def test_long_mixed_texts(c_classify: Classify) -> None:
