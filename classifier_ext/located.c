@@ -19,6 +19,21 @@ item(PyObject *list, Py_ssize_t i, Py_ssize_t *out)
     return *out == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
+/* item() for a text offset: ValueError below 0 (offsets are never
+ * negative, and differences of non-negative ones cannot overflow). */
+static int
+offset(PyObject *list, Py_ssize_t i, Py_ssize_t *out)
+{
+    if (item(list, i, out) < 0) {
+        return -1;
+    }
+    if (*out < 0) {
+        PyErr_SetString(PyExc_ValueError, "offsets must not be negative");
+        return -1;
+    }
+    return 0;
+}
+
 /* next_near(ends, firsts, near, c, lead) -> int: the first cluster k >= c
  * with a `near` offset in [ends[firsts[k]] - lead, its last end], else
  * len(firsts). `ends` and `near` ascending, `firsts` ascending indexes into
@@ -66,7 +81,7 @@ llr_next_near(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_ValueError, "firsts do not index ends");
             return NULL;
         }
-        if (item(ends, first, &low) < 0 || item(ends, last, &high) < 0) {
+        if (offset(ends, first, &low) < 0 || offset(ends, last, &high) < 0) {
             return NULL;
         }
         low -= lead;
@@ -127,7 +142,7 @@ llr_cluster_firsts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t previous = 0;
     for (Py_ssize_t k = 0; k < PyList_GET_SIZE(ends); k++) {
         Py_ssize_t end;
-        if (item(ends, k, &end) < 0) {
+        if (offset(ends, k, &end) < 0) {
             Py_DECREF(firsts);
             return NULL;
         }

@@ -214,6 +214,10 @@ llr_count_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "unknown line shape");
         return NULL;
     }
+    if (limit < 0) {
+        PyErr_SetString(PyExc_ValueError, "limit must not be negative");
+        return NULL;
+    }
     LineShape at = line_shapes[shape];
     Span s = {PyUnicode_KIND(args[0]), PyUnicode_DATA(args[0]),
               PyUnicode_GET_LENGTH(args[0])};

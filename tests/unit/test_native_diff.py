@@ -304,6 +304,8 @@ def test_count_lines_bad_arguments() -> None:
         native.count_lines("1. a", -1, 3)
     with pytest.raises(TypeError):
         native.count_lines("1. a", 1, "3")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="limit"):
+        native.count_lines("1. a", 1, -1)
 
 
 # ------------------------------------------------------ scan buffer and hits
@@ -409,6 +411,8 @@ def test_next_near_bad_arguments() -> None:
     with pytest.raises(TypeError):
         native.next_near([1, "x"], [0], [1], 0, 3)  # type: ignore[list-item]
     assert native.next_near([], [], [1], 0, 3) == 0
+    with pytest.raises(ValueError, match="negative"):
+        native.next_near([-(2**62), 2**62], [0], [0], 0, 2**62)
 
 
 @settings(max_examples=2000, deadline=None, derandomize=True)
@@ -426,3 +430,5 @@ def test_cluster_firsts_bad_arguments() -> None:
         native.cluster_firsts([1, "x"], 3)  # type: ignore[list-item]
     with pytest.raises(OverflowError):
         native.cluster_firsts([1, 2**70], 3)
+    with pytest.raises(ValueError, match="negative"):
+        native.cluster_firsts([-(2**62), 2**62], 0)
