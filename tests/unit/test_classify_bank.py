@@ -220,41 +220,52 @@ AROUND_BEFORE = [
 AROUND_AFTER = ["", "\n", " x", "é"]
 
 
-@pytest.mark.parametrize(
-    "index", [i for i, p in enumerate(BANK) if p.name in bank.MEMBERS["all"]]
-)
+@pytest.mark.parametrize("index", [i for i, p in enumerate(BANK) if p.group != "tool"])
 def test_databases_find_each_patterns_own_matches(
     loaded: bank.Bank, index: int
 ) -> None:
     """Texts built around matches of the pattern itself (hypothesis draws
-    them from the regex): every scope database that holds it says it is
-    present exactly when `re` finds it (its marker, for one with a marker)."""
+    them from the regex), once or twice: every scope database that holds it
+    says it is present exactly when `re` finds it (its marker, for one with
+    a marker; its gate, for one with a gate), and every database that
+    locates it reports an end inside each of `re`'s matches."""
     p = BANK[index]
-    looked_for = re.compile(p.marker or p.regex, RE_FLAGS)
-    scopes = [scope for scope, members in bank.MEMBERS.items() if p.name in members]
-    ascii_only = st.characters(max_codepoint=127)
+    rx = re.compile(p.regex, RE_FLAGS)
+    looked_for = re.compile(p.gate or p.marker or p.regex, RE_FLAGS)
+    db_id = bank.gate_id(index) if p.gate else index
+    scopes = [
+        scope
+        for scope, groups in bank.SCOPES.items()
+        if p.name in bank.MEMBERS[scope] or (p.gate and p.group in groups)
+    ]
+
+    def located(ends: list[int], text: str) -> bool:
+        return all(
+            any(m.start() < e <= m.end() for e in ends) for m in rx.finditer(text)
+        )
 
     @settings(
-        max_examples=15,
+        max_examples=40,
         deadline=None,
         derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
-    @given(
-        st.from_regex(
-            re.compile(p.regex, RE_FLAGS), fullmatch=True, alphabet=ascii_only
-        )
-    )
+    @given(st.from_regex(rx, fullmatch=True, alphabet=st.characters(max_codepoint=127)))
     def check(sample: str) -> None:
         for before in AROUND_BEFORE:
             for after in AROUND_AFTER:
-                text = before + sample + after
-                want = looked_for.search(text) is not None
-                buffer = _native.Utf8(text)
-                for scope in scopes:
-                    assert (index in loaded.present(scope, buffer, text)) == want, text
-                    found = loaded.scan(scope, buffer, text).found
-                    assert found is not None and (index in found) == want, text
+                for text in (before + sample + after, before + sample + " \n" + sample):
+                    want = looked_for.search(text) is not None
+                    buffer = _native.Utf8(text)
+                    for scope in scopes:
+                        assert (db_id in loaded.present(scope, buffer, text)) == want
+                        found = loaded.scan(scope, buffer, text).found
+                        assert found is not None and (db_id in found) == want, text
+                        if bank.scanned(p, scope):
+                            assert located(found.get(index, []), text), (scope, text)
+                    if bank.positioned(p):
+                        ends = loaded.ends(index, buffer, text)
+                        assert ends is not None and located(ends, text), text
 
     check()
 
