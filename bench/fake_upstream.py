@@ -141,6 +141,8 @@ class _State:
 
 
 REQUESTS = web.AppKey("fake_upstream.requests", list[Recorded])
+# Models asked for on `/api/show`, in order (not in REQUESTS: no prompt there).
+SHOWN = web.AppKey("fake_upstream.shown", list[str])
 _STATE = web.AppKey("fake_upstream.state", _State)
 
 
@@ -607,6 +609,30 @@ def _static(body: Any) -> Callable[[web.Request], Any]:
     return handle
 
 
+async def _show(request: web.Request) -> web.Response:
+    """Ollama's `/api/show`: `missing-*` is not pulled (404), `remote-*` was
+    pulled from another host (`remote_host`, as Ollama reports such a model);
+    every other model is local."""
+    try:
+        model = str(orjson.loads(await request.read())["model"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return web.Response(status=400, body=b'{"error":"model is required"}')
+    request.app[SHOWN].append(model)
+    if model.startswith("missing-"):
+        body: dict[str, Any] = {"error": f"model '{model}' not found"}
+        return web.Response(status=404, body=orjson.dumps(body), headers=_JSON_HEADERS)
+    body = {
+        "details": {"format": "gguf", "family": "llama", "parameter_size": "8B"},
+        "capabilities": ["completion", "tools"],
+        "model_info": {},
+        "modified_at": CREATED_AT,
+    }
+    if model.startswith("remote-"):
+        body["remote_model"] = model.removeprefix("remote-")
+        body["remote_host"] = "https://ollama.com:443"
+    return web.Response(body=orjson.dumps(body), headers=_JSON_HEADERS)
+
+
 async def _list_requests(request: web.Request) -> web.Response:
     entries = [asdict(r) for r in request.app[REQUESTS]]
     return web.Response(body=orjson.dumps(entries), headers=_JSON_HEADERS)
@@ -631,6 +657,7 @@ def make_app(
     app = web.Application()
     app[_STATE] = _State(name, record, forced)
     app[REQUESTS] = []
+    app[SHOWN] = []
     chat, responses = _generate(_Chat()), _generate(_Responses())
     tags = [
         {"name": m, "model": m, "modified_at": CREATED_AT, "size": 1} for m in MODELS
@@ -646,6 +673,7 @@ def make_app(
     app.router.add_post("/responses", responses)
     app.router.add_post("/api/chat", _generate(_Ollama()))
     app.router.add_get("/api/tags", _static({"models": tags}))
+    app.router.add_post("/api/show", _show)
     app.router.add_get("/v1/models", listing)
     app.router.add_get("/models", listing)
     app.router.add_get("/_fake/requests", _list_requests)

@@ -43,10 +43,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(path: str) -> int:
-    from router.policy import check_policy
+    from router.policy import check_policy, locality_warnings
 
     problems = check_policy(path)
     if not problems:
+        for warning in locality_warnings(path):
+            print(warning, file=sys.stderr)
         print("ok")
         return 0
     for problem in problems:

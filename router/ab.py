@@ -25,7 +25,7 @@ from typing import Any
 
 from router.backends.base import Adapter, Api, Call, StreamBroken, UpstreamError
 from router.classify.types import Classification
-from router.decide import Decision, resolve_model
+from router.decide import Decision, resolve_local_model, resolve_model
 from router.metrics.record import ShadowRecord
 from router.metrics.recorder import Recorder
 from router.policy.model import Policy
@@ -83,6 +83,15 @@ class Mirror:
         if candidate in disabled or candidate not in adapters:
             self._skip("disabled")
             return False
+        if d.pinned:
+            remote = adapters[candidate].remote_models
+            found = resolve_local_model(backend, c.family, requested_model, remote)
+            if found is None:
+                self._skip("pinned")
+                return False
+            model = found
+        else:
+            model = resolve_model(backend, c.family, requested_model)
         if len(self._tasks) >= ab.max_concurrent:
             self._skip("busy")
             return False
@@ -90,8 +99,9 @@ class Mirror:
             api=api,
             body=body,
             stream=stream,
-            model=resolve_model(backend, c.family, requested_model),
+            model=model,
             request_id=f"{request_id}-shadow",
+            pinned=d.pinned,
         )
         task = asyncio.create_task(
             self._run(adapters[candidate], call, primary, candidate, request_id)

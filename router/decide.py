@@ -8,13 +8,14 @@ trumps budget; budget trumps preference.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Iterator, Mapping
 from types import MappingProxyType
 from typing import Protocol
 
 import msgspec
 
 from router.classify.types import LEVEL_RANK, Classification
+from router.policy.locality import is_cloud_model
 from router.policy.model import Backend, Match, Policy, Route
 
 
@@ -35,6 +36,7 @@ class HintsOnly:
 
 HINTS_ONLY = HintsOnly()
 EMPTY: Mapping[str, str] = MappingProxyType({})
+NONE_REMOTE: Mapping[str, Container[str]] = MappingProxyType({})
 
 
 class Hop(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,18 +114,33 @@ def is_pinned(policy: Policy, c: Classification) -> bool:
     return LEVEL_RANK[c.sensitivity] >= LEVEL_RANK[policy.privacy.pin]
 
 
-def resolve_model(backend: Backend, family: str, requested: str) -> str:
-    """Family -> concrete model on `backend` (DESIGN.md step 4)."""
+def _candidates(backend: Backend, family: str, requested: str) -> Iterator[str]:
+    """The models `backend` could be asked for, best first (DESIGN.md step 4)."""
     if requested != "auto" and backend.serves(requested):
-        return requested
+        yield requested
     by_family = backend.families.get(family)
     if by_family is not None:
-        return by_family
+        yield by_family
     if backend.model is not None:
-        return backend.model
-    if backend.models:
-        return backend.models[0]
-    return next(iter(backend.families.values()))
+        yield backend.model
+    yield from backend.models
+    yield from backend.families.values()
+
+
+def resolve_model(backend: Backend, family: str, requested: str) -> str:
+    """Family -> concrete model on `backend` (DESIGN.md step 4)."""
+    return next(_candidates(backend, family, requested))
+
+
+def resolve_local_model(
+    backend: Backend, family: str, requested: str, remote: Container[str]
+) -> str | None:
+    """The best model of `backend` that runs here: not an Ollama cloud model,
+    not one found remote; None when it has none."""
+    for model in _candidates(backend, family, requested):
+        if not is_cloud_model(model) and model not in remote:
+            return model
+    return None
 
 
 def _budget_shift(
@@ -159,10 +176,12 @@ def decide(
     *,
     model: str = "auto",
     disabled: Mapping[str, str] = EMPTY,
+    remote: Mapping[str, Container[str]] = NONE_REMOTE,
 ) -> Decision:
     """Route one classified request. `model` is the model the client asked
     for; `disabled` maps backends that cannot be used (e.g. no API key) to
-    why, and they are left out of the chain."""
+    why, and they are left out of the chain; `remote` holds, per backend,
+    the models found to run elsewhere (a pinned request never goes there)."""
     route = first_match(policy, c, model)
     names = [route.backend, *route.fallbacks]
     notes = [route.reason]
@@ -173,19 +192,36 @@ def decide(
 
     pinned = is_pinned(policy, c)
     withheld: tuple[str, ...] = ()
+    models: dict[str, str] = {}
     if pinned:
+        pin = f"privacy pin ({c.sensitivity} >= {policy.privacy.pin})"
         withheld = tuple(n for n in names if not policy.backends[n].local)
         names = [n for n in names if policy.backends[n].local]
+        no_model = []
+        for n in names:
+            b = policy.backends[n]
+            local = resolve_local_model(b, c.family, model, remote.get(n, ()))
+            if local is None:
+                no_model.append(n)
+                continue
+            models[n] = local
+            usual = resolve_model(b, c.family, model)
+            if local != usual:
+                notes.append(f"{pin}: {n} uses {local}; {usual} does not run here")
+        if no_model:
+            names = [n for n in names if n in models]
+            withheld += tuple(no_model)
+            notes.append(
+                f"{pin}: {', '.join(no_model)} has no model that runs here "
+                "(Ollama cloud or remote models only)"
+            )
         if not names:
             notes.append(
-                f"privacy pin ({c.sensitivity} >= {policy.privacy.pin}): no local "
-                "backend in this route; the request is refused, not sent"
+                f"{pin}: no local backend in this route; the request is refused, "
+                "not sent"
             )
         elif withheld:
-            notes.append(
-                f"privacy pin ({c.sensitivity} >= {policy.privacy.pin}): "
-                f"withheld {', '.join(withheld)}"
-            )
+            notes.append(f"{pin}: withheld {', '.join(withheld)}")
 
     shifted = False
     if names and route.latency_budget_ms is not None and len(names) > 1:
@@ -195,7 +231,10 @@ def decide(
             notes.append(note)
 
     chain = tuple(
-        Hop(backend=n, model=resolve_model(policy.backends[n], c.family, model))
+        Hop(
+            backend=n,
+            model=models.get(n) or resolve_model(policy.backends[n], c.family, model),
+        )
         for n in names
     )
     return Decision(

@@ -5,7 +5,8 @@ before the first byte moves on down the chain; any other 4xx is the answer.
 When the route's latency budget runs out before the primary's first byte,
 the next hop is started too and the first to answer wins (the other is
 cancelled). The privacy pin is enforced here again: a pinned request is only
-ever handed to a local backend's adapter, whatever the chain says.
+ever handed to a local backend's adapter for a model that is not an Ollama
+cloud model, whatever the chain says.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from router.backends.base import (
 )
 from router.decide import Decision, Hop
 from router.errors import BackendFailed, BackendTimeout, InvalidRequest, PrivacyPinned
+from router.policy.locality import is_cloud_model
 from router.policy.model import Policy
 
 log = logging.getLogger("router.dispatch")
@@ -53,10 +55,11 @@ def eligible(
     skipped: list[Attempt] = []
     for hop in d.chain:
         backend = policy.backends[hop.backend]
-        if d.pinned and not backend.local:
+        if d.pinned and (not backend.local or is_cloud_model(hop.model)):
             # decide() never puts one here; refusing again is the fail-closed
-            # guarantee against a bug upstream of this function.
-            log.error("privacy pin: refused to send to non-local %s", hop.backend)
+            # guarantee against a bug upstream of this function (the adapter
+            # refuses a third time, and asks Ollama whether the model is remote).
+            log.error("privacy pin: refused to send to %s (%s)", hop.backend, hop.model)
             skipped.append(Attempt(hop.backend, "pinned", "not local; withheld"))
             continue
         why = disabled_reason(backend)
@@ -128,7 +131,12 @@ async def dispatch(
 
     def start(hop: Hop) -> asyncio.Task[Reply]:
         call = Call(
-            api=api, body=body, stream=stream, model=hop.model, request_id=request_id
+            api=api,
+            body=body,
+            stream=stream,
+            model=hop.model,
+            request_id=request_id,
+            pinned=d.pinned,
         )
         return asyncio.ensure_future(adapters[hop.backend].open(call))
 

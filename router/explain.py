@@ -5,12 +5,12 @@ Shared by `POST /v1/route` and `llm-router explain`; dispatches nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 from router.classify import classify
 from router.classify.types import Classification
-from router.decide import EMPTY, HINTS_ONLY, Decision, LiveView, decide
+from router.decide import EMPTY, HINTS_ONLY, NONE_REMOTE, Decision, LiveView, decide
 from router.policy.model import Policy
 from router.wire import Request
 
@@ -45,7 +45,8 @@ def explain(
     *,
     sensitivity_hint: str | None = None,
     disabled: Mapping[str, str] = EMPTY,
+    remote: Mapping[str, Container[str]] = NONE_REMOTE,
 ) -> dict[str, Any]:
     c = classify(request, config=policy.classifier, sensitivity_hint=sensitivity_hint)
-    d = decide(c, policy, live, model=request.model, disabled=disabled)
+    d = decide(c, policy, live, model=request.model, disabled=disabled, remote=remote)
     return explain_dict(c, d)

@@ -7,6 +7,8 @@ successful reload; handlers read `holder.current` once per request.
 from __future__ import annotations
 
 import logging
+from collections.abc import Container, Mapping
+from typing import NamedTuple
 
 import aiohttp
 from aiohttp import web
@@ -24,21 +26,38 @@ from router.settings import Settings
 log = logging.getLogger("router")
 
 
+class _Built(NamedTuple):
+    policy: Policy
+    adapters: dict[str, Adapter]
+    remote: Mapping[str, Container[str]]
+
+
 class PolicyHolder:
     """The policy in force. A reload replaces it atomically or not at all."""
 
     def __init__(self, policy: Policy, path: str | None) -> None:
         self.current = policy
         self.path = path
-        self._adapters: tuple[Policy, dict[str, Adapter]] | None = None
+        self._adapters: _Built | None = None
         self.disabled = disabled_backends(policy.backends)
+
+    def _built(self, session: aiohttp.ClientSession) -> _Built:
+        policy = self.current
+        if self._adapters is None or self._adapters.policy is not policy:
+            adapters = build_adapters(policy.backends, session)
+            remote = {name: a.remote_models for name, a in adapters.items()}
+            self._adapters = _Built(policy, adapters, remote)
+        return self._adapters
 
     def adapters(self, session: aiohttp.ClientSession) -> dict[str, Adapter]:
         """The backend adapters of the policy in force, rebuilt after a reload."""
-        policy = self.current
-        if self._adapters is None or self._adapters[0] is not policy:
-            self._adapters = (policy, build_adapters(policy.backends, session))
-        return self._adapters[1]
+        return self._built(session).adapters
+
+    def remote_models(
+        self, session: aiohttp.ClientSession
+    ) -> Mapping[str, Container[str]]:
+        """Per backend, the models its adapter found to run elsewhere."""
+        return self._built(session).remote
 
     def reload(self) -> bool:
         """Load `path` again; on any problem keep the running policy."""

@@ -82,8 +82,14 @@ async def _serve(
     c = t.classification = classify(
         typed, config=policy.classifier, sensitivity_hint=hint
     )
+    session = request.app[SESSION]
     d = t.decision = decide(
-        c, policy, request.app[LIVE], model=typed.model, disabled=holder.disabled
+        c,
+        policy,
+        request.app[LIVE],
+        model=typed.model,
+        disabled=holder.disabled,
+        remote=holder.remote_models(session),
     )
     if d.blocked:
         raise PrivacyPinned(
@@ -91,7 +97,7 @@ async def _serve(
             f"its route has no local backend ({d.reason})."
         )
     route = str(d.route) if d.route_name is None else d.route_name
-    adapters = holder.adapters(request.app[SESSION])
+    adapters = holder.adapters(session)
     t1 = time.perf_counter()
     o = t.outcome = await dispatch(
         d,

@@ -11,7 +11,7 @@ from router.api.jsonio import decode_body, json_response
 from router.classify.types import LEVELS
 from router.errors import InvalidRequest
 from router.explain import explain
-from router.state import LIVE, POLICY
+from router.state import LIVE, POLICY, SESSION
 
 SENSITIVITY_HEADER = "x-llr-sensitivity"
 
@@ -43,6 +43,7 @@ async def route(request: web.Request) -> web.Response:
             request.app[LIVE],
             sensitivity_hint=hint,
             disabled=holder.disabled,
+            remote=holder.remote_models(request.app[SESSION]),
         )
     )
 

@@ -5,23 +5,40 @@ model to ask for) into a `Reply` already in the client's wire format: a
 complete body, or a byte stream whose first chunk has been read. Failures
 before that point raise `UpstreamError`, whose `kind` dispatch uses to decide
 whether to fall back; the mapping from upstream HTTP status lives here only.
+
+Nothing leaves the machine by a side door: redirects are never followed (a
+3xx is a failed attempt), a pinned call is refused here again unless the
+backend and its model are local, and an upstream error body reaches the
+client only as the router's own scrubbed error (scrub.py).
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Container
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import aiohttp
 import orjson
 
+from router.backends.scrub import UpstreamProblem, debug_text
+from router.policy.locality import is_cloud_model
 from router.policy.model import Backend
+
+log = logging.getLogger("router.backends")
 
 Api = Literal["chat", "responses"]
 ErrorKind = Literal[
-    "connect", "timeout", "status", "protocol", "disabled", "unsupported", "pinned"
+    "connect",
+    "timeout",
+    "status",
+    "redirect",
+    "protocol",
+    "disabled",
+    "unsupported",
+    "pinned",
 ]
 
 # Upstream statuses that move dispatch down the chain; any other 4xx is the
@@ -68,6 +85,8 @@ class Call:
     stream: bool
     model: str  # the concrete model this backend is asked for
     request_id: str
+    # At or above the pin level: only a local backend and model may take it.
+    pinned: bool = False
 
 
 @dataclass(slots=True)
@@ -75,7 +94,8 @@ class Reply:
     """An upstream answer that has produced its first bytes (or all of them).
 
     `status` is 200 for success; a non-retryable 4xx from the backend comes
-    back here too, with its body, to be returned to the client as is.
+    back here too, as the router's own error body, to be returned to the
+    client with the backend's status.
     """
 
     status: int
@@ -93,6 +113,9 @@ class Reply:
 
 class Adapter(Protocol):
     backend: Backend
+    # Models this backend was found to run remotely (decide skips them for
+    # pinned requests); empty for backends that cannot tell.
+    remote_models: Container[str]
 
     async def open(self, call: Call) -> Reply: ...
 
@@ -102,6 +125,8 @@ class HTTPAdapter:
     and credentials, and one POST whose transport failures become
     `UpstreamError`."""
 
+    remote_models: Container[str] = frozenset()
+
     def __init__(
         self, backend: Backend, session: aiohttp.ClientSession, key: str | None
     ) -> None:
@@ -110,21 +135,97 @@ class HTTPAdapter:
         self._base = backend.endpoint.rstrip("/")
         self._timeout = timeout_for(backend)
         self._headers = {"Content-Type": "application/json"}
+        self._secrets: tuple[str, ...] = (key,) if key else ()
+        self._secret_bytes = tuple(k.encode() for k in self._secrets)
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
+
+    async def confirm_local(self, model: str) -> None:
+        """Raise unless a pinned call for `model` may go to this backend."""
+        if not self.backend.local:
+            raise UpstreamError("pinned", "not local; withheld")
+        if is_cloud_model(model):
+            raise UpstreamError(
+                "pinned", f"model {model} is an Ollama cloud model; withheld"
+            )
 
     async def _post(
         self, path: str, payload: Any, call: Call, **headers: str
     ) -> aiohttp.ClientResponse:
+        if call.pinned:
+            await self.confirm_local(call.model)
+        return await self._request(
+            path,
+            payload,
+            {**self._headers, "X-Request-Id": call.request_id, **headers},
+            self._timeout,
+        )
+
+    async def _request(
+        self,
+        path: str,
+        payload: Any,
+        headers: dict[str, str],
+        timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        """One POST; never follows a redirect (a 3xx is a failed attempt)."""
         try:
-            return await self._session.post(
+            resp = await self._session.post(
                 self._base + path,
                 data=orjson.dumps(payload),
-                headers={**self._headers, "X-Request-Id": call.request_id, **headers},
-                timeout=self._timeout,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise map_client_error(exc) from exc
+        if 300 <= resp.status < 400:
+            resp.close()
+            raise UpstreamError(
+                "redirect",
+                f"HTTP {resp.status} redirect refused (redirects are never followed)",
+                status=resp.status,
+            )
+        return resp
+
+    async def _problem(self, resp: aiohttp.ClientResponse) -> UpstreamProblem:
+        """The error body of `resp`, read (bounded), scrubbed, logged at debug."""
+        try:
+            raw = await resp.content.read(ERROR_BODY_LIMIT)
+        except (aiohttp.ClientError, TimeoutError):
+            raw = b""
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "backend %s answered HTTP %d: %s",
+                self.backend.name,
+                resp.status,
+                debug_text(raw, self._secrets),
+            )
+        return UpstreamProblem(raw, self._secrets)
+
+    async def _failed(self, resp: aiohttp.ClientResponse) -> Reply:
+        """A backend error status: fall back (5xx, 408, 429) or answer the
+        client with the router's own error carrying the backend's status."""
+        problem = await self._problem(resp)
+        if falls_back(resp.status):
+            raise UpstreamError(
+                "status", problem.describe(resp.status), status=resp.status
+            )
+        body = problem.client_body(
+            self.backend.name, resp.status, self._default_code(resp.status)
+        )
+        return Reply(status=resp.status, content_type="application/json", body=body)
+
+    def _default_code(self, status: int) -> str | None:
+        """The `code` of a client error whose body names none."""
+        return None
+
+    def redact(self, data: bytes) -> bytes:
+        """`data` with this backend's own key removed, should it echo it."""
+        for secret in self._secret_bytes:
+            if secret in data:
+                data = data.replace(secret, b"[redacted]")
+        return data
 
 
 AdapterFactory = Callable[[Backend, aiohttp.ClientSession, str | None], Adapter]
@@ -180,16 +281,6 @@ def timeout_for(backend: Backend) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=None, connect=min(seconds, 10.0), sock_read=seconds
     )
-
-
-async def read_error(resp: aiohttp.ClientResponse) -> str:
-    """A short description of an upstream error response."""
-    try:
-        raw = await resp.content.read(ERROR_BODY_LIMIT)
-    except (aiohttp.ClientError, TimeoutError):
-        raw = b""
-    text = raw.decode("utf-8", "replace").strip().replace("\n", " ")
-    return f"HTTP {resp.status}" + (f": {text[:300]}" if text else "")
 
 
 def map_client_error(exc: BaseException) -> UpstreamError:

@@ -3,12 +3,18 @@
 The client's chat request (or its Responses request, translated to chat) is
 translated to Ollama's shape; Ollama's answer is translated back into the
 client's API: a chat completion or SSE chunks, a Response or typed events.
+
+A pinned call is sent only to a model this Ollama runs itself: not one with a
+cloud tag, and not one `/api/show` reports as remote (`remote_host`, a model
+pulled from another host, which Ollama forwards there). Each answer is cached
+per model for `SHOW_TTL_S`; the ones found remote are `remote_models`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -20,11 +26,11 @@ from router.backends.base import (
     Reply,
     StreamBroken,
     UpstreamError,
-    falls_back,
     map_client_error,
-    read_error,
     register,
 )
+from router.backends.scrub import UpstreamProblem, scrub
+from router.policy.model import Backend
 from router.translate import (
     SSE_DONE,
     OllamaChatStream,
@@ -40,23 +46,89 @@ from router.translate import (
     responses_to_chat,
 )
 
+SHOW_TTL_S = 60.0
+SHOW_TIMEOUT_S = 10.0
 
-def _error_body(message: str, status: int) -> bytes:
-    code = "model_not_found" if status == 404 else None
-    return orjson.dumps(
-        {
-            "error": {
-                "message": message,
-                "type": "invalid_request_error",
-                "param": None,
-                "code": code,
-            }
-        }
-    )
+
+class ShowCache:
+    """`/api/show` verdicts per model: its remote host ('' when it runs
+    here), each until it expires. `in` says "known to be remote"."""
+
+    def __init__(self, ttl_s: float = SHOW_TTL_S) -> None:
+        self._ttl = ttl_s
+        self._entries: dict[str, tuple[float, str]] = {}
+
+    def get(self, model: str) -> str | None:
+        entry = self._entries.get(model)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, model: str, remote_host: str) -> None:
+        self._entries[model] = (time.monotonic() + self._ttl, remote_host)
+
+    def __contains__(self, model: object) -> bool:
+        return isinstance(model, str) and bool(self.get(model))
 
 
 @register("ollama")
 class OllamaAdapter(HTTPAdapter):
+    def __init__(
+        self, backend: Backend, session: aiohttp.ClientSession, key: str | None
+    ) -> None:
+        super().__init__(backend, session, key)
+        self.remote_models = self._shown = ShowCache()
+        self._asking: dict[str, asyncio.Lock] = {}
+        self._show_timeout = aiohttp.ClientTimeout(
+            total=min(backend.timeout_ms / 1000, SHOW_TIMEOUT_S)
+        )
+
+    async def confirm_local(self, model: str) -> None:
+        await super().confirm_local(model)
+        remote = self._shown.get(model)
+        if remote is None:
+            # One /api/show per model at a time; the others wait for its answer.
+            async with self._asking.setdefault(model, asyncio.Lock()):
+                remote = self._shown.get(model)
+                if remote is None:
+                    remote = await self._show(model)
+                    self._shown.put(model, remote)
+        if remote:
+            raise UpstreamError(
+                "pinned", f"model {model} runs on {remote}, not here; withheld"
+            )
+
+    async def _show(self, model: str) -> str:
+        """The remote host `/api/show` reports for `model` ('' for none)."""
+        resp = await self._request(
+            "/api/show", {"model": model}, dict(self._headers), self._show_timeout
+        )
+        try:
+            if resp.status >= 400:
+                problem = await self._problem(resp)
+                raise UpstreamError(
+                    "status",
+                    f"cannot confirm {model} is local: {problem.describe(resp.status)}",
+                    status=resp.status,
+                )
+            try:
+                shown = orjson.loads(await resp.read())
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise map_client_error(exc) from exc
+            except orjson.JSONDecodeError:
+                shown = None
+        finally:
+            resp.close()
+        if not isinstance(shown, dict):
+            raise UpstreamError(
+                "protocol", f"cannot confirm {model} is local: /api/show not JSON"
+            )
+        host = shown.get("remote_host") or shown.get("remote_model")
+        return str(host) if host else ""
+
+    def _default_code(self, status: int) -> str | None:
+        return "model_not_found" if status == 404 else None
+
     async def open(self, call: Call) -> Reply:
         try:
             chat = call.body if call.api == "chat" else responses_to_chat(call.body)
@@ -76,7 +148,7 @@ class OllamaAdapter(HTTPAdapter):
             if not call.stream:
                 return await self._whole(resp, call, chat)
             usage: dict[str, int] = {}
-            frames = _frames(resp, call, chat, usage)
+            frames = _frames(resp, call, chat, usage, self._secrets)
             try:
                 first = await anext(frames)
             except StopAsyncIteration:
@@ -95,34 +167,23 @@ class OllamaAdapter(HTTPAdapter):
             resp.close()
             raise
 
-    async def _failed(self, resp: aiohttp.ClientResponse) -> Reply:
-        if falls_back(resp.status):
-            raise UpstreamError("status", await read_error(resp), status=resp.status)
-        raw = await resp.read()
-        try:
-            message = str(orjson.loads(raw).get("error", ""))
-        except (orjson.JSONDecodeError, AttributeError):
-            message = raw.decode("utf-8", "replace")[:300]
-        return Reply(
-            status=resp.status,
-            content_type="application/json",
-            body=_error_body(message or f"HTTP {resp.status}", resp.status),
-        )
-
     async def _whole(
         self, resp: aiohttp.ClientResponse, call: Call, chat: dict[str, Any]
     ) -> Reply:
         try:
-            obj = orjson.loads(await resp.read())
+            raw = await resp.read()
+            obj = orjson.loads(raw)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise map_client_error(exc) from exc
         except orjson.JSONDecodeError:
             raise UpstreamError(
                 "protocol", "backend answered with invalid JSON"
             ) from None
-        if not isinstance(obj, dict) or "error" in obj:
-            what = obj.get("error") if isinstance(obj, dict) else "not an object"
-            raise UpstreamError("status", f"backend error: {what}")
+        if not isinstance(obj, dict):
+            raise UpstreamError("protocol", "backend answer is not an object")
+        if "error" in obj:
+            problem = UpstreamProblem(raw, self._secrets)
+            raise UpstreamError("status", f"backend error: {problem.message}")
         now = int(time.time())
         completion = ollama_to_chat(
             obj,
@@ -171,6 +232,7 @@ async def _frames(
     call: Call,
     chat: dict[str, Any],
     usage: dict[str, int],
+    secrets: Sequence[str],
 ) -> AsyncGenerator[bytes, None]:
     """Ollama NDJSON -> the client's SSE. Failures before the first frame are
     `UpstreamError` (dispatch may fall back); after it, `StreamBroken`."""
@@ -223,7 +285,7 @@ async def _frames(
         started = True
         yield tail
     except (UpstreamStreamError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        message = str(exc) or type(exc).__name__
+        message = scrub(str(exc), secrets) or type(exc).__name__
         if not started:
             if isinstance(exc, aiohttp.ClientError | TimeoutError):
                 raise map_client_error(exc) from exc

@@ -2,13 +2,14 @@
 
 Chat completions go to `{endpoint}/chat/completions` and Responses requests to
 `{endpoint}/responses`, with only the `model` field set by the router; the
-answer, streamed or not, is relayed byte for byte.
+answer, streamed or not, is relayed byte for byte (less the backend's own key,
+should it echo it). An error status becomes the router's own error.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -20,9 +21,7 @@ from router.backends.base import (
     Reply,
     StreamBroken,
     UpstreamError,
-    falls_back,
     map_client_error,
-    read_error,
     register,
 )
 from router.backends.sse import looks_like_sse, relay
@@ -45,13 +44,9 @@ class OpenAIAdapter(HTTPAdapter):
     async def _reply(self, resp: aiohttp.ClientResponse, call: Call) -> Reply:
         ctype = resp.headers.get("Content-Type", "application/json")
         if resp.status >= 400:
-            if falls_back(resp.status):
-                raise UpstreamError(
-                    "status", await read_error(resp), status=resp.status
-                )
-            return Reply(status=resp.status, content_type=ctype, body=await _read(resp))
+            return await self._failed(resp)
         if not call.stream:
-            data = await _read(resp)
+            data = self.redact(await _read(resp))
             try:
                 parsed = orjson.loads(data)
             except orjson.JSONDecodeError:
@@ -71,12 +66,13 @@ class OpenAIAdapter(HTTPAdapter):
             raise map_client_error(exc) from exc
         if not looks_like_sse(first):
             raise UpstreamError("protocol", "backend stream is not server-sent events")
+        first = self.redact(first)
         usage: dict[str, int] = {}
         return Reply(
             status=200,
             content_type="text/event-stream",
             first=first,
-            rest=_passthrough(chunks, resp, call, first, usage),
+            rest=_passthrough(chunks, resp, call, first, usage, self.redact),
             close=resp.close,
             usage=usage,
         )
@@ -127,6 +123,7 @@ async def _passthrough(
     call: Call,
     first: bytes,
     usage: dict[str, int],
+    redact: Callable[[bytes], bytes],
 ) -> AsyncGenerator[bytes, None]:
     """Relay the rest of an SSE stream; a stream that ends without its API's
     terminator was cut, and says so. Token usage, when the backend sent it
@@ -135,7 +132,8 @@ async def _passthrough(
     tail = first[-TAIL:]
     done = any(m in first for m in marks)
     try:
-        async for chunk in relay(chunks):
+        async for raw in relay(chunks):
+            chunk = redact(raw)
             window = tail + chunk
             done = done or any(m in window for m in marks)
             tail = window[-TAIL:]

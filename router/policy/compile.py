@@ -1,7 +1,8 @@
 """Policy stage, compile: a validated `RawPolicy` in, the runtime `Policy` out.
 
-Defaults are applied here (by backend type), match values become frozensets,
-fallbacks and model lists become tuples, routes without a reason get one.
+Defaults are applied here (by backend type; locality by type and endpoint
+host), match values become frozensets, fallbacks and model lists become
+tuples, routes without a reason get one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TypeVar
 
 from msgspec import UnsetType
 
+from router.policy.locality import is_loopback
 from router.policy.model import (
     AB,
     DEFAULT_API_KEY_ENV,
@@ -58,7 +60,13 @@ def _backend(name: str, raw: RawBackend) -> Backend:
     api_key_env = raw.api_key_env
     if isinstance(api_key_env, UnsetType):
         api_key_env = DEFAULT_API_KEY_ENV[raw.type]
-    local = raw.local if isinstance(raw.local, bool) else raw.type == "ollama"
+    # Checked, not trusted: by default only an Ollama on loopback is local;
+    # `local: true` vouches for another host (validation refuses it on
+    # hosted services), `local: false` overrides loopback.
+    if isinstance(raw.local, bool):
+        local = raw.local
+    else:
+        local = raw.type == "ollama" and is_loopback(raw.endpoint)
     return Backend(
         name=name,
         type=raw.type,

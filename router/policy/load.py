@@ -13,6 +13,13 @@ import yaml
 from router.classify.types import ClassifierConfig
 from router.errors import PolicyError, Problem
 from router.policy.compile import compile_policy
+from router.policy.locality import (
+    Resolver,
+    endpoint_host,
+    is_loopback_host,
+    public_addresses,
+    resolve,
+)
 from router.policy.model import Policy
 from router.policy.nodes import Checker, Reporter, construct, find_cycle
 from router.policy.schema import (
@@ -25,7 +32,7 @@ from router.policy.schema import (
 )
 from router.policy.validate import validate
 
-__all__ = ["check_policy", "load_policy", "load_policy_text"]
+__all__ = ["check_policy", "load_policy", "load_policy_text", "locality_warnings"]
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:
@@ -51,6 +58,40 @@ def check_policy(path: str | os.PathLike[str]) -> list[Problem]:
     except PolicyError as exc:
         return exc.problems
     return []
+
+
+def locality_warnings(
+    path: str | os.PathLike[str], resolver: Resolver = resolve
+) -> list[Problem]:
+    """What `llm-router check` warns about a policy that loads: a `local:
+    true` backend whose host resolves to a public address, and an Ollama that
+    is not local because its host is not loopback. Resolves host names."""
+    source = os.fspath(path)
+    text = _read(source)
+    policy = load_policy_text(text, source)
+    rep = Reporter(source, yaml.compose(text, Loader=yaml.CSafeLoader))
+    for name, b in policy.backends.items():
+        where = ("backends", name)
+        host = endpoint_host(b.endpoint)
+        if is_loopback_host(host):
+            continue
+        if b.local:
+            public = public_addresses(host, resolver)
+            if public:
+                rep.at(
+                    (*where, "local"),
+                    f"warning: local: true, but {host} resolves to the public "
+                    f"address {', '.join(public)}; pinned requests sent here "
+                    "leave your network",
+                )
+        elif b.type == "ollama" and not rep.has_key(where, "local"):
+            rep.at(
+                (*where, "endpoint"),
+                f"warning: not local: {host} is not a loopback address, so pinned "
+                "requests are never sent here; for an Ollama on your own "
+                "network, set local: true",
+            )
+    return rep.problems
 
 
 def _read(source: str) -> str:

@@ -11,6 +11,7 @@ import msgspec
 from msgspec import UNSET
 
 from router.classify.types import ClassifierConfig
+from router.policy.locality import cloud_domain
 from router.policy.nodes import Path, Reporter, did_you_mean
 from router.policy.schema import (
     BACKEND_NAME,
@@ -55,6 +56,12 @@ def _backends(
                 f"expected an http:// or https:// URL with a host, got {raw.endpoint!r}"
             )
             rep.at((*path, "endpoint"), msg)
+        elif raw.local is True and (domain := cloud_domain(raw.endpoint)):
+            msg = (
+                f"{domain} is a hosted service, not this machine or your network; "
+                "remove local: true"
+            )
+            rep.at((*path, "local"), msg)
         given = [
             value or (value is UNSET and rep.has_key(path, key))
             for key, value in (

@@ -72,6 +72,33 @@ def test_check_reports_every_problem(tmp_path: Path) -> None:
     assert f"{bad}:5:" in text and "routes[0].backend" in text
 
 
+def test_check_warns_about_locality_and_refuses_hosted_local(tmp_path: Path) -> None:
+    policy = tmp_path / "lan.yaml"
+    policy.write_text(
+        "backends:\n"
+        "  lan: {type: ollama, endpoint: 'http://192.168.7.7:11434', model: m}\n"
+        "  pub: {type: ollama, endpoint: 'http://8.8.4.4:11434', model: m, local: true}\n"
+        "routes:\n"
+        "  - default: lan\n"
+    )
+    r = run("check", str(policy))
+    assert r.returncode == 0 and r.stdout == b"ok\n", r.stderr
+    warnings = r.stderr.decode().splitlines()
+    assert (
+        warnings[0].startswith(f"{policy}:2:")
+        and "backends.lan.endpoint" in warnings[0]
+    )
+    assert warnings[1].startswith(f"{policy}:3:") and "8.8.4.4" in warnings[1]
+    policy.write_text(
+        "backends:\n"
+        "  cloud: {type: ollama, endpoint: 'https://ollama.com', model: m, local: true}\n"
+        "routes:\n"
+        "  - default: cloud\n"
+    )
+    r = run("check", str(policy))
+    assert r.returncode == 1 and b"backends.cloud.local" in r.stdout
+
+
 def test_check_missing_file(tmp_path: Path) -> None:
     r = run("check", str(tmp_path / "absent.yaml"))
     assert r.returncode == 1 and str(tmp_path / "absent.yaml") in r.stdout.decode()

@@ -249,6 +249,78 @@ class TestPrivacyPin:
                 assert sorted(h.backend for h in d.chain) == sorted(chain)
 
 
+CLOUDY = Backend(
+    name="cloudy",
+    type="ollama",
+    endpoint="http://127.0.0.1:11436",
+    local=True,
+    families={"llama": "gpt-oss:120b-cloud", "gemma": "gemma3:12b"},
+    models=("gpt-oss:120b-cloud", "qwen3:8b"),
+)
+ONLY_CLOUD = Backend(
+    name="only_cloud",
+    type="ollama",
+    endpoint="http://127.0.0.1:11437",
+    local=True,
+    models=("glm-4.6:cloud", "deepseek-v3.1:671b-cloud"),
+)
+
+
+def cloudy_policy(*routes: Route) -> Policy:
+    backends = {**BACKENDS, "cloudy": CLOUDY, "only_cloud": ONLY_CLOUD}
+    return Policy(backends=backends, routes=routes)
+
+
+class TestModelLocality:
+    def test_pinned_takes_a_model_that_runs_here(self) -> None:
+        d = decide(cls(sensitivity="high"), cloudy_policy(route(0, "cloudy")))
+        assert [(h.backend, h.model) for h in d.chain] == [("cloudy", "qwen3:8b")]
+        assert "cloudy uses qwen3:8b; gpt-oss:120b-cloud does not run here" in d.reason
+
+    def test_pinned_requested_cloud_model_is_not_kept(self) -> None:
+        p = cloudy_policy(route(0, "cloudy"))
+        d = decide(cls(sensitivity="high"), p, model="gpt-oss:120b-cloud")
+        assert d.model == "qwen3:8b"
+
+    def test_unpinned_keeps_the_route_choice(self) -> None:
+        d = decide(cls(), cloudy_policy(route(0, "cloudy")))
+        assert d.model == "gpt-oss:120b-cloud" and not d.withheld
+
+    def test_backend_with_only_cloud_models_is_withheld(self) -> None:
+        p = cloudy_policy(route(0, "only_cloud", "frontier", "local2"))
+        d = decide(cls(sensitivity="high"), p)
+        assert [h.backend for h in d.chain] == ["local2"]
+        assert set(d.withheld) == {"only_cloud", "frontier"}
+        assert "only_cloud has no model that runs here" in d.reason
+
+    def test_only_cloud_models_left_is_blocked(self) -> None:
+        d = decide(cls(sensitivity="high"), cloudy_policy(route(0, "only_cloud")))
+        assert d.blocked and "no model that runs here" in d.reason
+
+    def test_models_found_remote_are_skipped(self) -> None:
+        p = cloudy_policy(route(0, "cloudy"))
+        remote = {"cloudy": frozenset({"qwen3:8b"})}
+        d = decide(cls(sensitivity="high", family="gemma"), p, remote=remote)
+        assert d.model == "gemma3:12b"
+        everything = {"cloudy": frozenset({"qwen3:8b", "gemma3:12b"})}
+        assert decide(cls(sensitivity="high"), p, remote=everything).blocked
+
+    def test_random_pinned_chains_hold_local_models_only(self) -> None:
+        rng = random.Random(7)
+        p_names = [*BACKENDS, "cloudy", "only_cloud"]
+        for _ in range(500):
+            chain = rng.sample(p_names, rng.randint(1, len(p_names)))
+            p = cloudy_policy(route(0, chain[0], *chain[1:]))
+            requested = rng.choice(["auto", "gpt-oss:120b-cloud", "qwen3:8b"])
+            remote = {"cloudy": frozenset(rng.sample(["qwen3:8b", "gemma3:12b"], 1))}
+            c = cls(sensitivity="high", family=rng.choice(FAMILIES))
+            d = decide(c, p, model=requested, remote=remote)
+            for h in d.chain:
+                assert p.backends[h.backend].local
+                assert not h.model.endswith("cloud")
+                assert h.model not in remote.get(h.backend, ())
+
+
 class TestLatencyBudget:
     def test_hint_over_budget_shifts_to_faster_fallback(self) -> None:
         d = decide(cls(), SEED)  # default route: local 1800 > 1200, sarmalink 600

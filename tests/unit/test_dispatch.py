@@ -7,9 +7,12 @@ import contextlib
 import random
 from dataclasses import dataclass, field
 
+import aiohttp
 import pytest
 
 from router.backends.base import Call, Reply, UpstreamError
+from router.backends.ollama import OllamaAdapter
+from router.backends.openai import OpenAIAdapter
 from router.classify.types import LEVELS, Classification
 from router.decide import Decision, Hop, decide
 from router.dispatch import dispatch
@@ -162,6 +165,43 @@ async def test_pinned_decision_with_cloud_hop_is_refused_at_dispatch() -> None:
     with pytest.raises(PrivacyPinned):
         await run(decision("c1", "l1", pinned=True), s)
     assert not s["c1"].calls
+
+
+async def test_pinned_decision_with_cloud_model_is_refused_at_dispatch() -> None:
+    s = stubs()
+    d = Decision(
+        route=0,
+        route_name=None,
+        reason="r",
+        chain=(
+            Hop(backend="l1", model="gpt-oss:20b-cloud"),
+            Hop(backend="l2", model="m"),
+        ),
+        pinned=True,
+        latency_shifted=False,
+    )
+    assert await run(d, s) == ("l2", ["l1"], False)
+    assert not s["l1"].calls and s["l2"].calls[0].pinned
+
+
+async def test_pinned_calls_are_refused_by_the_adapter_itself() -> None:
+    """The last line: an HTTP adapter refuses a pinned call for a non-local
+    backend or a cloud model before it opens any connection."""
+    async with aiohttp.ClientSession() as session:
+        cloud = OpenAIAdapter(BACKENDS["c1"], session, "k")
+        local = OllamaAdapter(BACKENDS["l1"], session, None)
+        for adapter, model in ((cloud, "c1-model"), (local, "llama3:cloud")):
+            call = Call(
+                api="chat",
+                body={"model": "auto", "messages": [{"role": "user", "content": "x"}]},
+                stream=False,
+                model=model,
+                request_id="r",
+                pinned=True,
+            )
+            with pytest.raises(UpstreamError) as info:
+                await adapter.open(call)
+            assert info.value.kind == "pinned"
 
 
 async def test_hedge_after_budget_first_answer_wins_loser_cancelled() -> None:

@@ -212,10 +212,11 @@ def test_defaults() -> None:
 @pytest.mark.parametrize(
     ("extra", "local", "key_env"),
     [
-        ("type: ollama", True, None),
+        ("type: ollama", False, None),
         ("type: openai", False, "OPENAI_API_KEY"),
         ("type: sarmalink", False, "SARMALINK_API_KEY"),
         ("type: ollama, local: false", False, None),
+        ("type: ollama, local: true", True, None),
         ("type: openai, local: true, apiKeyEnv: null", True, None),
         ("type: openai, apiKeyEnv: VLLM_KEY", False, "VLLM_KEY"),
     ],
@@ -229,6 +230,59 @@ def test_backend_type_defaults(extra: str, local: bool, key_env: str | None) -> 
         """)
     assert policy.backends["b"].local is local
     assert policy.backends["b"].api_key_env == key_env
+
+
+@pytest.mark.parametrize(
+    ("type_", "endpoint", "local"),
+    [
+        ("ollama", "http://localhost:11434", True),
+        ("ollama", "http://LOCALHOST.:11434", True),
+        ("ollama", "http://127.0.0.1:11434", True),
+        ("ollama", "http://127.8.9.10:11434", True),
+        ("ollama", "http://[::1]:11434", True),
+        ("ollama", "http://[::ffff:127.0.0.1]:11434", True),
+        # The host is what comes after the userinfo, as aiohttp connects.
+        ("ollama", "http://127.0.0.1@ollama.com:443", False),
+        ("ollama", "http://localhost.example.com:11434", False),
+        ("ollama", "http://192.168.1.20:11434", False),
+        ("ollama", "http://0.0.0.0:11434", False),
+        ("ollama", "https://ollama.com", False),
+        # Only Ollama is local by default; other types need `local: true`.
+        ("openai", "http://127.0.0.1:8000/v1", False),
+    ],
+)
+def test_locality_is_checked_from_the_endpoint(
+    type_: str, endpoint: str, local: bool
+) -> None:
+    policy = load(f"""\
+        backends:
+          b: {{type: {type_}, endpoint: "{endpoint}", model: m, apiKeyEnv: null}}
+        routes:
+          - default: b
+        """)
+    assert policy.backends["b"].local is local
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["https://ollama.com", "https://api.ollama.com/v1", "https://api.openai.com/v1"],
+)
+def test_local_true_on_a_hosted_service_is_refused(endpoint: str) -> None:
+    text = f"""\
+backends:
+  b:
+    type: ollama
+    endpoint: "{endpoint}"
+    model: m
+    local: true
+routes:
+  - default: b
+"""
+    with pytest.raises(PolicyError) as info:
+        load_policy_text(text, "p.yaml")
+    (problem,) = info.value.problems
+    assert (problem.line, problem.col, problem.path) == (6, 12, "backends.b.local")
+    assert "hosted service" in problem.message
 
 
 @pytest.mark.parametrize(
