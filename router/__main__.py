@@ -87,7 +87,7 @@ def _explain(policy_path: str | None, file: str) -> int:
     except HTTPError as exc:
         print(f"{file}: {exc.message}", file=sys.stderr)
         return 1
-    from router.backends.base import disabled_backends
+    from router.backends.pool import disabled_backends
 
     out = explain(request, policy, disabled=disabled_backends(policy.backends))
     sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2) + b"\n")

@@ -20,15 +20,17 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from router.backends.base import Adapter, Api, Call, StreamBroken, UpstreamError
-from router.classify.types import Classification
-from router.decide import Decision, resolve_local_model, resolve_model
+from router.backends.base import StreamBroken
+from router.backends.pool import Attempt, BackendPool
+from router.decide import Decision, shadow_hop
+from router.dispatch import dispatch
+from router.errors import HTTPError
 from router.metrics.record import ShadowRecord
 from router.metrics.recorder import Recorder
-from router.policy.model import Policy
+from router.metrics.track import RequestContext
 
 log = logging.getLogger("router.ab")
 
@@ -53,70 +55,69 @@ class Mirror:
         self.skipped[why] = self.skipped.get(why, 0) + 1
 
     def maybe(
-        self,
-        *,
-        policy: Policy,
-        c: Classification,
-        d: Decision,
-        primary: str,
-        requested_model: str,
-        adapters: Mapping[str, Adapter],
-        disabled: Mapping[str, str],
-        api: Api,
-        body: dict[str, Any],
-        stream: bool,
-        request_id: str,
+        self, ctx: RequestContext, pool: BackendPool, body: dict[str, Any]
     ) -> bool:
-        """Start a mirror call when this request is sampled; True if started."""
+        """Start a mirror call when this finished request is sampled; True if
+        started. The call is a one-hop dispatch through the same code as the
+        client's, with the same pin."""
+        policy, c, d, o = pool.policy, ctx.classification, ctx.decision, ctx.outcome
         ab = policy.ab
+        if c is None or d is None or o is None:
+            return False
+        primary = o.hop.backend
         candidate = ab.candidates.get(primary)
         if (
             not ab.enabled
             or candidate is None
-            or not sampled(request_id, ab.sample_rate)
+            or not sampled(ctx.request_id, ab.sample_rate)
         ):
             return False
-        backend = policy.backends[candidate]
-        if d.pinned and not backend.local:
+        if d.pinned and not policy.backends[candidate].local:
             self._skip("pinned")
             return False
-        if candidate in disabled or candidate not in adapters:
+        if not pool.usable(candidate):
             self._skip("disabled")
             return False
-        if d.pinned:
-            remote = adapters[candidate].remote_models
-            found = resolve_local_model(backend, c.family, requested_model, remote)
-            if found is None:
-                self._skip("pinned")
-                return False
-            model = found
-        else:
-            model = resolve_model(backend, c.family, requested_model)
+        model = ctx.request.model if ctx.request is not None else "auto"
+        shadow = shadow_hop(d, c, policy, candidate, model=model, remote=pool.remote)
+        if shadow is None:
+            self._skip("pinned")
+            return False
         if len(self._tasks) >= ab.max_concurrent:
             self._skip("busy")
             return False
-        call = Call(
-            api=api,
-            body=body,
-            stream=stream,
-            model=model,
-            request_id=f"{request_id}-shadow",
-            pinned=d.pinned,
-        )
         task = asyncio.create_task(
-            self._run(adapters[candidate], call, primary, candidate, request_id)
+            self._run(shadow, pool, ctx, body, primary, c.sensitivity)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
     async def _run(
-        self, adapter: Adapter, call: Call, primary: str, candidate: str, rid: str
+        self,
+        d: Decision,
+        pool: BackendPool,
+        ctx: RequestContext,
+        body: dict[str, Any],
+        primary: str,
+        sensitivity: str,
     ) -> None:
+        hop = d.chain[0]
         ts, t0 = time.time(), time.perf_counter()
         status, kind, ttfb, tokens_out = 0, None, None, 0
+        attempts: list[Attempt] = []
         try:
-            reply = await adapter.open(call)
+            outcome = await dispatch(
+                d,
+                pool,
+                api=ctx.api,
+                body=body,
+                stream=ctx.stream,
+                request_id=f"{ctx.request_id}-shadow",
+                sensitivity=sensitivity,
+                attempts=attempts,
+            )
+            reply = outcome.reply
             ttfb = (time.perf_counter() - t0) * 1000
             status = reply.status
             try:
@@ -130,22 +131,24 @@ class Mirror:
             tokens_out = reply.usage.get("out", 0)
             if status >= 400:
                 kind = "backend_status"
-        except UpstreamError as exc:
-            kind, status = exc.kind, exc.status or 0
+        except HTTPError as exc:
+            last = attempts[-1] if attempts else None
+            kind = str(last.kind) if last is not None else exc.code or exc.type
+            status = (last.status or 0) if last is not None else 0
         except asyncio.CancelledError:
             kind = "cancelled"
             raise
         except Exception:
-            log.exception("shadow call to %s failed", candidate)
+            log.exception("shadow call to %s failed", hop.backend)
             kind = "internal"
         finally:
             self._recorder.shadow(
                 ShadowRecord(
                     ts=ts,
-                    request_id=rid,
+                    request_id=ctx.request_id,
                     primary=primary,
-                    candidate=candidate,
-                    model=call.model,
+                    candidate=hop.backend,
+                    model=hop.model,
                     status=status,
                     error_kind=kind,
                     ttfb_ms=ttfb,

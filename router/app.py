@@ -13,6 +13,7 @@ from aiohttp.typedefs import Middleware
 from router.ab import Mirror
 from router.api import admin, proxy, reports, route
 from router.api.middleware import errors, make_auth
+from router.backends.pool import build_pool, disabled_backends
 from router.metrics.live import LiveStats
 from router.metrics.prom import Metrics
 from router.metrics.recorder import Recorder
@@ -36,20 +37,24 @@ KEEPALIVE_S = 60.0
 
 
 async def client_session(app: web.Application) -> AsyncIterator[None]:
+    """The pooled client session, and the backend pool built on it."""
     connector = aiohttp.TCPConnector(
         limit=POOL_LIMIT, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300
     )
     async with aiohttp.ClientSession(connector=connector) as session:
         app[SESSION] = session
+        live, up = app[LIVE], app[RECORDER].metrics.backend_up
+        app[POLICY].start(lambda policy: build_pool(policy, session, live, up))
         yield
 
 
 def backend_status(policy: Policy) -> list[str]:
     """One line per backend saying whether it can be used: a backend whose key
     is unset is disabled (local reachability is probed at start-up)."""
+    disabled = disabled_backends(policy.backends)
     lines = []
     for b in policy.backends.values():
-        if b.api_key_env is not None and not os.environ.get(b.api_key_env):
+        if b.name in disabled:
             lines.append(f"backend {b.name} ({b.type}) disabled: {b.api_key_env} unset")
         else:
             where = "local" if b.local else "remote"
@@ -93,9 +98,6 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[LIVE] = LiveStats()
     app[SETTINGS] = settings
     app[RECORDER] = recorder = Recorder(Metrics())
-    for name in policy.backends:  # disabled is down; the rest up until proven not
-        up = recorder.metrics.backend_up.labels(name)
-        up.set(0 if name in app[POLICY].disabled else 1)
     app[MIRROR] = Mirror(recorder)
     app.on_shutdown.append(stop_mirror)
     app.cleanup_ctx.append(client_session)

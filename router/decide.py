@@ -57,8 +57,8 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     latency_budget_ms: float | None = None
     # Backends the pin removed; non-empty only when `pinned`.
     withheld: tuple[str, ...] = ()
-    # Backends left out because they cannot be used at all, as "name: why".
-    unavailable: tuple[str, ...] = ()
+    # Backends left out because they cannot be used at all: (name, why).
+    unavailable: tuple[tuple[str, str], ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -169,6 +169,81 @@ def _budget_shift(
     return [chosen, *rest], note
 
 
+def _pin(
+    names: list[str],
+    policy: Policy,
+    c: Classification,
+    model: str,
+    remote: Mapping[str, Container[str]],
+    notes: list[str],
+) -> tuple[list[str], dict[str, str], tuple[str, ...]]:
+    """DESIGN.md step 2: the local backends of `names` with the model each
+    is asked for (one that runs there), and the backends withheld."""
+    pin = f"privacy pin ({c.sensitivity} >= {policy.privacy.pin})"
+    withheld = [n for n in names if not policy.backends[n].local]
+    models: dict[str, str] = {}
+    no_model = []
+    for n in names:
+        b = policy.backends[n]
+        if not b.local:
+            continue
+        local = resolve_local_model(b, c.family, model, remote.get(n, ()))
+        if local is None:
+            no_model.append(n)
+            continue
+        models[n] = local
+        usual = resolve_model(b, c.family, model)
+        if local != usual:
+            notes.append(f"{pin}: {n} uses {local}; {usual} does not run here")
+    if no_model:
+        withheld += no_model
+        notes.append(
+            f"{pin}: {', '.join(no_model)} has no model that runs here "
+            "(Ollama cloud or remote models only)"
+        )
+    kept = [n for n in names if n in models]
+    if not kept:
+        notes.append(
+            f"{pin}: no local backend in this route; the request is refused, not sent"
+        )
+    elif withheld:
+        notes.append(f"{pin}: withheld {', '.join(withheld)}")
+    return kept, models, tuple(withheld)
+
+
+def shadow_hop(
+    d: Decision,
+    c: Classification,
+    policy: Policy,
+    candidate: str,
+    *,
+    model: str = "auto",
+    remote: Mapping[str, Container[str]] = NONE_REMOTE,
+) -> Decision | None:
+    """The one-hop decision that mirrors `d` to the A/B `candidate`, with the
+    pin applied as decide applies it; None when the pin forbids it."""
+    notes = [f"A/B shadow of route {d.route} to {candidate}"]
+    names = [candidate]
+    models: dict[str, str] = {}
+    if d.pinned:
+        names, models, _ = _pin(names, policy, c, model, remote, notes)
+        if not names:
+            return None
+    backend = policy.backends[candidate]
+    hop = Hop(
+        backend=candidate,
+        model=models.get(candidate) or resolve_model(backend, c.family, model),
+    )
+    return Decision(
+        route=d.route,
+        route_name=d.route_name,
+        reason="; ".join(notes),
+        chain=(hop,),
+        pinned=d.pinned,
+        latency_shifted=False,
+    )
+
+
 def decide(
     c: Classification,
     policy: Policy,
@@ -185,43 +260,16 @@ def decide(
     route = first_match(policy, c, model)
     names = [route.backend, *route.fallbacks]
     notes = [route.reason]
-    unavailable = tuple(f"{n}: {disabled[n]}" for n in names if n in disabled)
+    unavailable = tuple((n, disabled[n]) for n in names if n in disabled)
     if unavailable:
         names = [n for n in names if n not in disabled]
-        notes.append("skipped " + "; ".join(unavailable))
+        notes.append("skipped " + "; ".join(f"{n}: {why}" for n, why in unavailable))
 
     pinned = is_pinned(policy, c)
     withheld: tuple[str, ...] = ()
     models: dict[str, str] = {}
     if pinned:
-        pin = f"privacy pin ({c.sensitivity} >= {policy.privacy.pin})"
-        withheld = tuple(n for n in names if not policy.backends[n].local)
-        names = [n for n in names if policy.backends[n].local]
-        no_model = []
-        for n in names:
-            b = policy.backends[n]
-            local = resolve_local_model(b, c.family, model, remote.get(n, ()))
-            if local is None:
-                no_model.append(n)
-                continue
-            models[n] = local
-            usual = resolve_model(b, c.family, model)
-            if local != usual:
-                notes.append(f"{pin}: {n} uses {local}; {usual} does not run here")
-        if no_model:
-            names = [n for n in names if n in models]
-            withheld += tuple(no_model)
-            notes.append(
-                f"{pin}: {', '.join(no_model)} has no model that runs here "
-                "(Ollama cloud or remote models only)"
-            )
-        if not names:
-            notes.append(
-                f"{pin}: no local backend in this route; the request is refused, "
-                "not sent"
-            )
-        elif withheld:
-            notes.append(f"{pin}: withheld {', '.join(withheld)}")
+        names, models, withheld = _pin(names, policy, c, model, remote, notes)
 
     shifted = False
     if names and route.latency_budget_ms is not None and len(names) > 1:

@@ -1,21 +1,21 @@
 """Shared application state behind typed AppKeys.
 
-The policy in force is held by `PolicyHolder` and swapped whole on a
-successful reload; handlers read `holder.current` once per request.
+The policy in force and its backend pool are held by `PolicyHolder` and
+swapped together on a successful reload; handlers read `holder.pool` once
+per request.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Container, Mapping
-from typing import NamedTuple
+from collections.abc import Callable
 
 import aiohttp
 from aiohttp import web
 
 from router.ab import Mirror
-from router.backends.base import Adapter, build_adapters, disabled_backends
-from router.errors import PolicyError
+from router.backends.pool import BackendPool
+from router.errors import NotReady, PolicyError
 from router.metrics.live import LiveStats
 from router.metrics.recorder import Recorder
 from router.metrics.store import Store
@@ -26,38 +26,34 @@ from router.settings import Settings
 log = logging.getLogger("router")
 
 
-class _Built(NamedTuple):
-    policy: Policy
-    adapters: dict[str, Adapter]
-    remote: Mapping[str, Container[str]]
+PoolFactory = Callable[[Policy], BackendPool]
 
 
 class PolicyHolder:
-    """The policy in force. A reload replaces it atomically or not at all."""
+    """The policy in force and its backend pool, replaced together on a
+    successful reload, never in part. A handler reads `pool` once and keeps
+    that pool (and its `policy`) for the whole request."""
 
     def __init__(self, policy: Policy, path: str | None) -> None:
-        self.current = policy
         self.path = path
-        self._adapters: _Built | None = None
-        self.disabled = disabled_backends(policy.backends)
+        self._policy = policy
+        self._pool: BackendPool | None = None
+        self._make: PoolFactory | None = None
 
-    def _built(self, session: aiohttp.ClientSession) -> _Built:
-        policy = self.current
-        if self._adapters is None or self._adapters.policy is not policy:
-            adapters = build_adapters(policy.backends, session)
-            remote = {name: a.remote_models for name, a in adapters.items()}
-            self._adapters = _Built(policy, adapters, remote)
-        return self._adapters
+    def start(self, make: PoolFactory) -> None:
+        """Build the pool once the client session exists (app start-up)."""
+        self._make = make
+        self._pool = make(self._policy)
 
-    def adapters(self, session: aiohttp.ClientSession) -> dict[str, Adapter]:
-        """The backend adapters of the policy in force, rebuilt after a reload."""
-        return self._built(session).adapters
+    @property
+    def current(self) -> Policy:
+        return self._policy
 
-    def remote_models(
-        self, session: aiohttp.ClientSession
-    ) -> Mapping[str, Container[str]]:
-        """Per backend, the models its adapter found to run elsewhere."""
-        return self._built(session).remote
+    @property
+    def pool(self) -> BackendPool:
+        if self._pool is None:
+            raise NotReady("The backends are not set up yet.")
+        return self._pool
 
     def reload(self) -> bool:
         """Load `path` again; on any problem keep the running policy."""
@@ -68,8 +64,8 @@ class PolicyHolder:
         except PolicyError as exc:
             log.error("policy reload failed; keeping the running policy:\n%s", exc)
             return False
-        self.current = fresh
-        self.disabled = disabled_backends(fresh.backends)
+        pool = self._make(fresh) if self._make is not None else None
+        self._policy, self._pool = fresh, pool
         log.info("policy reloaded from %s", self.path)
         return True
 

@@ -7,7 +7,6 @@ import time
 from aiohttp import web
 
 from router.api.jsonio import json_response
-from router.backends.base import disabled_reason
 from router.errors import NotReady
 from router.metrics.prom import CONTENT_TYPE
 from router.settings import DB_OFF
@@ -38,10 +37,10 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def models(request: web.Request) -> web.Response:
-    policy = request.app[POLICY].current
+    pool = request.app[POLICY].pool
     seen: dict[str, str] = {}
-    for b in policy.backends.values():
-        if disabled_reason(b) is not None:
+    for b in pool.policy.backends.values():
+        if not pool.usable(b.name):
             continue
         names = [*b.families.values(), *b.models]
         if b.model is not None:

@@ -1,15 +1,17 @@
 """`POST /v1/chat/completions` and `POST /v1/responses`: the whole pipeline.
 
-decode -> classify -> decide -> dispatch -> stream -> record. Headers
-`x-llr-route`, `x-llr-backend`, `x-llr-model` and `x-llr-overhead-ms` (router
-time excluding the backend) go out with the first bytes.
+decode -> classify -> decide -> dispatch -> stream -> record, one way, on one
+`RequestContext`. Headers `x-llr-route`, `x-llr-backend`, `x-llr-model` and
+`x-llr-overhead-ms` (router time excluding the backend) go out with the
+first bytes; the record is built once, at the end, whatever happened.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-import uuid
+from itertools import count
 from typing import Any
 
 import msgspec
@@ -18,24 +20,34 @@ from aiohttp import web
 
 from router.api.jsonio import decode_with
 from router.api.route import sensitivity_hint
-from router.backends.base import Api, StreamBroken
+from router.backends.base import Api, Reply, StreamBroken
+from router.backends.pool import BackendPool
 from router.backends.sse import error_frame
 from router.classify import classify
 from router.decide import decide
 from router.dispatch import Outcome, dispatch
 from router.errors import HTTPError, PrivacyPinned
-from router.metrics.track import Tracker
-from router.policy.model import Policy
-from router.state import LIVE, MIRROR, POLICY, RECORDER, SESSION, PolicyHolder
+from router.metrics.track import Delivery, RequestContext
+from router.state import MIRROR, POLICY, RECORDER
 from router.wire import chat_decoder, responses_decoder
 
 # nginx's convention for "client closed the connection before the answer".
 CLIENT_GONE = 499
+STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
 DECODERS: dict[Api, msgspec.json.Decoder[Any]] = {
     "chat": chat_decoder,
     "responses": responses_decoder,
 }
+
+# Request ids: a random per-process prefix and a counter (unique across
+# workers and restarts, and far cheaper than uuid4 per request).
+_ID_PREFIX = os.urandom(6).hex()
+_ids = count(1)
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ids):010x}"
 
 
 def _headers(
@@ -51,120 +63,124 @@ def _headers(
 
 
 async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
-    holder = request.app[POLICY]
-    policy = holder.current
-    rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-    t = Tracker(api=api, stream=False, request_id=rid)
+    pool = request.app[POLICY].pool
+    rid = request.headers.get("x-request-id") or new_request_id()
+    ctx = RequestContext(api=api, request_id=rid)
     try:
-        return await _serve(request, api, t, holder, policy)
+        return await _serve(request, ctx, pool)
     except HTTPError as exc:
-        t.failed(exc.status, exc.code or exc.type)
+        ctx.failure = (exc.status, exc.code or exc.type)
         raise
     except (asyncio.CancelledError, ConnectionResetError):
-        t.failed(t.status or CLIENT_GONE, "client_disconnect")
+        status = ctx.delivery.status if ctx.delivery is not None else CLIENT_GONE
+        ctx.failure = (status, "client_disconnect")
         raise
     except Exception:
-        t.failed(500, "internal")
+        ctx.failure = (500, "internal")
         raise
     finally:
-        request.app[RECORDER].record(t.record(policy), t.hops())
+        request.app[RECORDER].record(ctx.record(pool.policy), ctx.hops())
 
 
 async def _serve(
-    request: web.Request, api: Api, t: Tracker, holder: PolicyHolder, policy: Policy
+    request: web.Request, ctx: RequestContext, pool: BackendPool
 ) -> web.StreamResponse:
     body = await request.read()
-    t.t0 = time.perf_counter()  # router time starts once the body is in
-    hint = sensitivity_hint(request)
-    typed = decode_with(DECODERS[api], body)
-    t.stream = bool(typed.stream)
-    raw: dict[str, Any] = orjson.loads(body)
-    c = t.classification = classify(
+    ctx.t0 = time.perf_counter()  # router time starts once the body is in
+    policy = pool.policy
+    typed = ctx.request = decode_with(DECODERS[ctx.api], body)
+    hint = sensitivity_hint(request, typed)
+    ctx.stream = bool(typed.stream)
+    c = ctx.classification = classify(
         typed, config=policy.classifier, sensitivity_hint=hint
     )
-    session = request.app[SESSION]
-    d = t.decision = decide(
+    d = ctx.decision = decide(
         c,
         policy,
-        request.app[LIVE],
+        pool.live,
         model=typed.model,
-        disabled=holder.disabled,
-        remote=holder.remote_models(session),
+        disabled=pool.disabled,
+        remote=pool.remote,
     )
     if d.blocked:
         raise PrivacyPinned(
             f"This request was kept on this machine (sensitivity {c.sensitivity}): "
             f"its route has no local backend ({d.reason})."
         )
-    route = str(d.route) if d.route_name is None else d.route_name
-    adapters = holder.adapters(session)
+    raw: dict[str, Any] = orjson.loads(body)
     t1 = time.perf_counter()
-    o = t.outcome = await dispatch(
+    o = ctx.outcome = await dispatch(
         d,
-        policy,
-        adapters,
-        api=api,
+        pool,
+        api=ctx.api,
         body=raw,
-        stream=t.stream,
-        request_id=t.request_id,
+        stream=ctx.stream,
+        request_id=ctx.request_id,
         sensitivity=c.sensitivity,
     )
     t2 = time.perf_counter()
-    request.app[LIVE].observe(o.hop.backend, (t2 - t1) * 1000)
     reply = o.reply
-    t.status = reply.status
-    if reply.status >= 400:
-        t.error_kind = "backend_status"
-    t.overhead_s = (t1 - t.t0) + (time.perf_counter() - t2)
-    headers = _headers(route, o, t.overhead_s, t.request_id)
-
-    def mirror() -> None:
-        if t.error_kind is None and reply.status < 400:
-            request.app[MIRROR].maybe(
-                policy=policy,
-                c=c,
-                d=d,
-                primary=o.hop.backend,
-                requested_model=typed.model,
-                adapters=adapters,
-                disabled=holder.disabled,
-                api=api,
-                body=raw,
-                stream=t.stream,
-                request_id=t.request_id,
-            )
-
+    dl = ctx.delivery = Delivery(
+        status=reply.status,
+        error_kind="backend_status" if reply.status >= 400 else None,
+        overhead_s=(t1 - ctx.t0),
+    )
+    route = str(d.route) if d.route_name is None else d.route_name
     if not reply.streaming:
-        t.take_usage(reply.usage)
+        dl.usage = reply.usage
+        dl.overhead_s += time.perf_counter() - t2
+        headers = _headers(route, o, dl.overhead_s, ctx.request_id)
         headers["Content-Type"] = reply.content_type
         resp = web.Response(status=reply.status, body=reply.body, headers=headers)
-        t.first_byte()
-        mirror()
+        dl.first_byte = time.perf_counter()
+        _mirror(request, ctx, pool, raw)
         return resp
+    return await _stream(request, ctx, pool, reply, route, t2, raw)
 
-    headers.update({"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+
+async def _stream(
+    request: web.Request,
+    ctx: RequestContext,
+    pool: BackendPool,
+    reply: Reply,
+    route: str,
+    t2: float,
+    raw: dict[str, Any],
+) -> web.StreamResponse:
+    dl, o = ctx.delivery, ctx.outcome
+    assert dl is not None and o is not None and reply.rest is not None
+    dl.overhead_s += time.perf_counter() - t2
+    headers = _headers(route, o, dl.overhead_s, ctx.request_id)
+    headers.update(STREAM_HEADERS)
     stream = web.StreamResponse(status=200, headers=headers)
     rest = reply.rest
-    assert rest is not None
     try:
         await stream.prepare(request)
         await stream.write(reply.first)
-        t.first_byte()
+        dl.first_byte = time.perf_counter()
         try:
             async for chunk in rest:
                 await stream.write(chunk)
         except StreamBroken as exc:
-            t.error_kind = "stream_broken"
-            await stream.write(exc.tail or error_frame(api, exc.message))
+            dl.error_kind = "stream_broken"
+            await stream.write(exc.tail or error_frame(ctx.api, exc.message))
         await stream.write_eof()
-        mirror()
+        _mirror(request, ctx, pool, raw)
     finally:
         # Normal end, client gone (ConnectionResetError, cancellation) or a
         # bug: either way stop reading the backend now, not at its timeout.
         reply.close()
         await rest.aclose()
-        t.take_usage(reply.usage)
+        dl.usage = reply.usage
     return stream
+
+
+def _mirror(
+    request: web.Request, ctx: RequestContext, pool: BackendPool, raw: dict[str, Any]
+) -> None:
+    dl = ctx.delivery
+    if dl is not None and dl.error_kind is None and dl.status < 400:
+        request.app[MIRROR].maybe(ctx, pool, raw)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:

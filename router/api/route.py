@@ -11,39 +11,45 @@ from router.api.jsonio import decode_body, json_response
 from router.classify.types import LEVELS
 from router.errors import InvalidRequest
 from router.explain import explain
-from router.state import LIVE, POLICY, SESSION
+from router.state import POLICY
+from router.wire import Request
 
 SENSITIVITY_HEADER = "x-llr-sensitivity"
+METADATA_PARAM = "metadata.sensitivity"
 
 
-def sensitivity_hint(request: web.Request) -> str | None:
-    """The `x-llr-sensitivity` header, validated (it may only raise the level)."""
+def _level(value: object, where: str) -> str:
+    if isinstance(value, str) and value.strip().lower() in LEVELS:
+        return value.strip().lower()
+    raise InvalidRequest(
+        f"{where} must be one of {', '.join(LEVELS)}; got {value!r}.", param=where
+    )
+
+
+def sensitivity_hint(request: web.Request, decoded: Request) -> str | None:
+    """The `x-llr-sensitivity` header, validated; a `metadata.sensitivity`
+    in the body is validated the same way (classify reads it from there).
+    Either may only raise the level; a bad value is a 400 wherever it is."""
+    metadata = decoded.metadata
+    if metadata is not None and "sensitivity" in metadata:
+        _level(metadata["sensitivity"], METADATA_PARAM)
     raw = request.headers.get(SENSITIVITY_HEADER)
-    if raw is None:
-        return None
-    value = raw.strip().lower()
-    if value not in LEVELS:
-        raise InvalidRequest(
-            f"Header {SENSITIVITY_HEADER} must be one of {', '.join(LEVELS)}; "
-            f"got {raw!r}.",
-            param=SENSITIVITY_HEADER,
-        )
-    return value
+    return None if raw is None else _level(raw, SENSITIVITY_HEADER)
 
 
 async def route(request: web.Request) -> web.Response:
     body = await request.read()
-    hint = sensitivity_hint(request)
     decoded = decode_body(body)
-    holder = request.app[POLICY]
+    hint = sensitivity_hint(request, decoded)
+    pool = request.app[POLICY].pool
     return json_response(
         explain(
             decoded,
-            holder.current,
-            request.app[LIVE],
+            pool.policy,
+            pool.live,
             sensitivity_hint=hint,
-            disabled=holder.disabled,
-            remote=holder.remote_models(request.app[SESSION]),
+            disabled=pool.disabled,
+            remote=pool.remote,
         )
     )
 

@@ -15,7 +15,6 @@ client only as the router's own scrubbed error (scrub.py).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncGenerator, Callable, Container
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -239,39 +238,6 @@ def register(*types: str) -> Callable[[AdapterFactory], AdapterFactory]:
         return factory
 
     return add
-
-
-def api_key(backend: Backend) -> str | None:
-    return os.environ.get(backend.api_key_env) if backend.api_key_env else None
-
-
-def disabled_reason(backend: Backend) -> str | None:
-    """Why a backend cannot be used at all, or None."""
-    if backend.api_key_env is not None and not api_key(backend):
-        return f"disabled ({backend.api_key_env} unset)"
-    return None
-
-
-def disabled_backends(backends: dict[str, Backend]) -> dict[str, str]:
-    """Every backend that cannot be used, with why (read once per policy)."""
-    out = {}
-    for name, b in backends.items():
-        why = disabled_reason(b)
-        if why is not None:
-            out[name] = why
-    return out
-
-
-def build_adapters(
-    backends: dict[str, Backend], session: aiohttp.ClientSession
-) -> dict[str, Adapter]:
-    # Importing the modules fills REGISTRY; kept here so the registry is
-    # complete whatever imported base first.
-    from router.backends import ollama, openai  # noqa: F401
-
-    return {
-        name: REGISTRY[b.type](b, session, api_key(b)) for name, b in backends.items()
-    }
 
 
 def timeout_for(backend: Backend) -> aiohttp.ClientTimeout:

@@ -9,6 +9,7 @@ should it echo it). An error status becomes the router's own error.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from router.backends.base import (
     register,
 )
 from router.backends.sse import looks_like_sse, relay
+from router.translate import encode_sse, failure_events, response_shell
 
 PATHS = {"chat": "/chat/completions", "responses": "/responses"}
 
@@ -138,9 +140,36 @@ async def _passthrough(
             done = done or any(m in window for m in marks)
             tail = window[-TAIL:]
             yield chunk
+    except StreamBroken as exc:
+        raise _broken(call, first, tail, exc.message) from exc
     finally:
         resp.close()
         for key, value in USAGE.findall(tail):
             usage[USAGE_KEYS[key]] = int(value)
     if not done:
-        raise StreamBroken("backend stream ended before it was complete")
+        raise _broken(call, first, tail, "backend stream ended before it was complete")
+
+
+SEQUENCE = re.compile(rb'"sequence_number":\s*(\d+)')
+RESPONSE_ID = re.compile(rb'"id":\s*"(resp_[^"\\]{1,200})"')
+CREATED_AT = re.compile(rb'"created_at":\s*(\d{1,12})')
+
+
+def _broken(call: Call, first: bytes, tail: bytes, message: str) -> StreamBroken:
+    """A relayed stream cut short. A Responses stream ends as the translated
+    one does, with `error` and `response.failed`, numbered after the last
+    event relayed and naming the backend's response."""
+    if call.api != "responses":
+        return StreamBroken(message)
+    seqs = SEQUENCE.findall(tail)
+    rid, created = RESPONSE_ID.search(first), CREATED_AT.search(first)
+    response = response_shell(
+        call.body,
+        response_id=rid[1].decode() if rid else f"resp_{call.request_id}",
+        created_at=int(created[1]) if created else int(time.time()),
+        model=call.model,
+    )
+    events = failure_events(
+        response, int(seqs[-1]) + 1 if seqs else 0, message, "stream_interrupted"
+    )
+    return StreamBroken(message, tail=b"".join(encode_sse(e) for e in events))

@@ -95,10 +95,6 @@ class Metrics:
         self.overhead.observe(rec.overhead_us / 1e6)
         for src, dst, reason in hops:
             self.fallbacks.labels(route, src, dst, reason).inc()
-            if reason == "connect":
-                self.backend_up.labels(src).set(0)
-        if rec.backend is not None and rec.ttfb_ms is not None:
-            self.backend_up.labels(rec.backend).set(1)
         if rec.latency_shifted or rec.hedged:
             self.shifts.labels(route).inc()
         if rec.pinned:

@@ -1,21 +1,30 @@
-"""Record stage, per request: collects what each stage learned, then emits one
-`RequestRecord` to every sink (the SQLite spool, Prometheus, live estimates).
+"""Record stage, per request: the typed context one request carries through
+decode -> classify -> decide -> dispatch -> stream, and the one record built
+from it at the end.
 
-The proxy fills a `Tracker` as the request moves through the pipeline and
-calls `finish()` exactly once, whatever happened (success, error, client
-gone). Sinks are synchronous and never await: the store only enqueues.
+Each stage's result is set once on the `RequestContext` (the decoded request,
+the classification, the decision, the dispatch outcome); the stream stage
+owns a `Delivery` (status, first byte, tokens, how it ended). `record()`
+turns the whole into one `RequestRecord` and the fallback moves, whatever
+happened (success, error, client gone). Sinks never await: the store only
+enqueues.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+from router.backends.base import Api
 from router.classify.types import Classification
 from router.decide import Decision
 from router.dispatch import Outcome
 from router.metrics.record import RequestRecord
 from router.policy.model import Policy
+
+# Attempts that were never sent are not moves down the chain.
+_NOT_TRIED = frozenset({"disabled", "pinned"})
 
 
 def cost_usd(
@@ -28,54 +37,53 @@ def cost_usd(
 
 
 @dataclass(slots=True)
-class Tracker:
-    api: str
-    stream: bool
+class Delivery:
+    """What the client got: set by the stream stage as bytes go out."""
+
+    status: int
+    error_kind: str | None = None
+    first_byte: float | None = None  # perf_counter seconds
+    overhead_s: float = 0.0
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RequestContext:
+    api: Api
     request_id: str
     t0: float = field(default_factory=time.perf_counter)
     ts: float = field(default_factory=time.time)
+    stream: bool = False
+    request: Any = None  # the decoded ChatRequest or ResponsesRequest
     classification: Classification | None = None
     decision: Decision | None = None
     outcome: Outcome | None = None
-    status: int = 0
-    error_kind: str | None = None
-    ttfb: float | None = None
-    overhead_s: float = 0.0
-    tokens_in: int = 0
-    tokens_out: int = 0
-
-    def first_byte(self) -> None:
-        if self.ttfb is None:
-            self.ttfb = time.perf_counter() - self.t0
-
-    def take_usage(self, usage: dict[str, int]) -> None:
-        """Token counts the backend reported (`in`, `out`), when it did."""
-        self.tokens_in = usage.get("in", self.tokens_in)
-        self.tokens_out = usage.get("out", self.tokens_out)
-
-    def failed(self, status: int, kind: str) -> None:
-        self.status = status
-        self.error_kind = kind
+    delivery: Delivery | None = None
+    # Set when the request ended before (or instead of) a delivery.
+    failure: tuple[int, str] | None = None
 
     def hops(self) -> list[tuple[str, str, str]]:
         """(from, to, reason) for each move down the chain."""
-        if self.outcome is None or not self.outcome.failed:
+        o = self.outcome
+        if o is None:
             return []
-        moves = []
-        tried = [a for a in self.outcome.failed if a.kind not in ("disabled", "pinned")]
-        names = [a.backend for a in tried] + [self.outcome.hop.backend]
-        for i, a in enumerate(tried):
-            moves.append((a.backend, names[i + 1], a.kind))
-        return moves
+        tried = [a for a in o.failed if a.kind not in _NOT_TRIED]
+        names = [a.backend for a in tried] + [o.hop.backend]
+        return [(a.backend, names[i + 1], str(a.kind)) for i, a in enumerate(tried)]
 
     def record(self, policy: Policy) -> RequestRecord:
-        c, d, o = self.classification, self.decision, self.outcome
+        c, d, o, dl = self.classification, self.decision, self.outcome, self.delivery
         latency = time.perf_counter() - self.t0
         backend = o.hop.backend if o is not None else None
-        tokens_in = self.tokens_in or (
+        status, kind = (dl.status, dl.error_kind) if dl is not None else (0, None)
+        if self.failure is not None:
+            status, kind = self.failure
+        usage = dl.usage if dl is not None else {}
+        tokens_out = usage.get("out", 0)
+        tokens_in = usage.get("in", 0) or (
             c.tokens if c is not None and o is not None else 0
         )
-        failed = [a.backend for a in o.failed] if o is not None else []
+        ttfb = dl.first_byte if dl is not None else None
         return RequestRecord(
             ts=self.ts,
             request_id=self.request_id,
@@ -86,18 +94,20 @@ class Tracker:
             reason=d.reason if d is not None else "",
             backend=backend,
             model=o.hop.model if o is not None else None,
-            status=self.status,
-            error_kind=self.error_kind,
-            fallback_from=",".join(failed) or None,
+            status=status,
+            error_kind=kind,
+            fallback_from=",".join(a.backend for a in o.failed) or None
+            if o is not None
+            else None,
             latency_shifted=d.latency_shifted if d is not None else False,
             hedged=o.hedged if o is not None else False,
             pinned=d.pinned if d is not None else False,
-            ttfb_ms=None if self.ttfb is None else self.ttfb * 1000,
+            ttfb_ms=None if ttfb is None else (ttfb - self.t0) * 1000,
             latency_ms=latency * 1000,
-            overhead_us=int(self.overhead_s * 1e6),
+            overhead_us=int(dl.overhead_s * 1e6) if dl is not None else 0,
             tokens_in=tokens_in,
-            tokens_out=self.tokens_out,
-            cost_usd=cost_usd(policy, backend, tokens_in, self.tokens_out),
+            tokens_out=tokens_out,
+            cost_usd=cost_usd(policy, backend, tokens_in, tokens_out),
             task=c.task if c is not None else "",
             complexity=c.complexity if c is not None else "",
             sensitivity=c.sensitivity if c is not None else "",

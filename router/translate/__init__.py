@@ -19,9 +19,17 @@ from router.translate.ollama_stream import (
     ollama_to_chat,
     ollama_usage,
 )
-from router.translate.response_object import chat_to_response, response_usage
+from router.translate.response_object import (
+    chat_to_response,
+    response_shell,
+    response_usage,
+)
 from router.translate.responses import dropped_tools, responses_to_chat
-from router.translate.responses_stream import ResponsesStreamWriter, encode_sse
+from router.translate.responses_stream import (
+    ResponsesStreamWriter,
+    encode_sse,
+    failure_events,
+)
 
 __all__ = [
     "SSE_DONE",
@@ -34,8 +42,10 @@ __all__ = [
     "dropped_tools",
     "encode_chat_sse",
     "encode_sse",
+    "failure_events",
     "ollama_to_chat",
     "ollama_usage",
+    "response_shell",
     "response_usage",
     "responses_to_chat",
 ]

@@ -171,17 +171,13 @@ class ResponsesStreamWriter:
         if self._ended:
             return []
         events = self.start()
-        events.append(self._event("error", code=code, message=message, param=None))
         response = self._shell()
-        response["status"] = "failed"
         response["output"] = [item.json("incomplete") for item in self._items]
-        response["error"] = {
-            "code": code if code in ERROR_CODES else "server_error",
-            "message": message,
-        }
         if self._usage is not None:
             response["usage"] = response_usage(self._usage)
-        events.append(self._event("response.failed", response=response))
+        failed = failure_events(response, self._seq, message, code)
+        self._seq += len(failed)
+        events += failed
         self._end(response)
         return events
 
@@ -319,3 +315,27 @@ class ResponsesStreamWriter:
             )
         )
         return events
+
+
+def failure_events(response: JSON, seq: int, message: str, code: str) -> list[JSON]:
+    """How a Responses stream ends when its backend fails midway: an `error`
+    event, then `response.failed` with `response` (marked failed), numbered
+    from `seq`. Both backend kinds end a broken stream this way."""
+    response["status"] = "failed"
+    response["error"] = {
+        "code": code if code in ERROR_CODES else "server_error",
+        "message": message,
+    }
+    error = {
+        "type": "error",
+        "code": code,
+        "message": message,
+        "param": None,
+        "sequence_number": seq,
+    }
+    failed = {
+        "type": "response.failed",
+        "response": response,
+        "sequence_number": seq + 1,
+    }
+    return [error, failed]

@@ -245,12 +245,22 @@ async def test_cut_at_passthrough_backend_ends_with_error(
                 pass
     else:
         events = [
-            e.type
+            e
             async for e in await c.responses.create(
                 model="cut-stream", input="hi", stream=True
             )
         ]
-        assert "response.output_text.delta" in events and events[-1] == "error"
+        types = [e.type for e in events]
+        assert "response.output_text.delta" in types
+        # As the translated (Ollama) path ends: error, then response.failed,
+        # numbered on from the relayed events, naming the backend's response.
+        assert types[-2:] == ["error", "response.failed"]
+        seqs = [e.sequence_number for e in events]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        created = events[0]
+        assert created.type == "response.created"
+        assert events[-1].response.id == created.response.id
+        assert events[-1].response.status == "failed"
     assert fakes.local.requests == [] and fakes.frontier.requests == []
 
 

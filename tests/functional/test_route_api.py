@@ -189,6 +189,23 @@ async def test_sensitivity_header_raises_never_lowers(
     assert body["error"]["param"] == "x-llr-sensitivity"
 
 
+@pytest.mark.parametrize("path", ["/v1/route", "/v1/chat/completions"])
+@pytest.mark.parametrize("bad", ["secret", 3, None, ["high"]])
+async def test_bad_metadata_sensitivity_is_a_400_like_the_header(
+    aiohttp_client: AiohttpClient, path: str, bad: object
+) -> None:
+    client = await make_client(aiohttp_client)
+    r = await client.post(path, json=chat("hello", metadata={"sensitivity": bad}))
+    assert r.status == 400
+    body = await r.json()
+    assert_openai_error(body, "invalid_request_error")
+    assert body["error"]["param"] == "metadata.sensitivity"
+    r = await client.post(
+        "/v1/route", json=chat("hello", metadata={"sensitivity": " HIGH "})
+    )
+    assert (await r.json())["decision"]["pinned"] is True
+
+
 @pytest.mark.parametrize(
     ("payload", "param"),
     [

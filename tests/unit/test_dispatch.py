@@ -13,10 +13,12 @@ import pytest
 from router.backends.base import Call, Reply, UpstreamError
 from router.backends.ollama import OllamaAdapter
 from router.backends.openai import OpenAIAdapter
+from router.backends.pool import BackendPool
 from router.classify.types import LEVELS, Classification
 from router.decide import Decision, Hop, decide
 from router.dispatch import dispatch
 from router.errors import BackendFailed, BackendTimeout, InvalidRequest, PrivacyPinned
+from router.metrics.live import LiveStats
 from router.policy.model import Backend, Policy, Privacy, Route
 
 
@@ -49,6 +51,7 @@ class Stub:
     calls: list[Call] = field(default_factory=list)
     closed: int = 0
     cancelled: int = 0
+    remote_models: frozenset[str] = frozenset()
 
     async def open(self, call: Call) -> Reply:
         self.calls.append(call)
@@ -92,11 +95,15 @@ POLICY = Policy(
 )
 
 
+def pool_of(stubs: dict[str, Stub], policy: Policy = POLICY) -> BackendPool:
+    # A still clock: estimates do not decay between observing and reading.
+    return BackendPool(policy, stubs, LiveStats(clock=lambda: 0.0))
+
+
 async def run(d: Decision, stubs: dict[str, Stub]) -> tuple[str, list[str], bool]:
     out = await dispatch(
         d,
-        POLICY,
-        stubs,
+        pool_of(stubs),
         api="chat",
         body={"model": "auto"},
         stream=False,
@@ -128,8 +135,7 @@ async def test_client_error_is_returned_not_retried() -> None:
     s = stubs(c1="400")
     out = await dispatch(
         decision("c1", "l1"),
-        POLICY,
-        s,
+        pool_of(s),
         api="chat",
         body={},
         stream=False,
@@ -289,8 +295,7 @@ async def test_random_policies_and_faults_never_leak() -> None:
         with contextlib.suppress(BackendFailed, BackendTimeout, PrivacyPinned):
             await dispatch(
                 d,
-                policy,
-                s,
+                pool_of(s, policy),
                 api="chat",
                 body={},
                 stream=False,
@@ -299,3 +304,73 @@ async def test_random_policies_and_faults_never_leak() -> None:
             )
         if d.pinned:
             assert not s["c1"].calls and not s["c2"].calls
+
+
+async def test_each_attempt_teaches_its_own_backend() -> None:
+    """A rescued request does not make the rescuer look slow: each backend
+    learns its own time, and a failure counts as a timeout against it."""
+    s = stubs(l1="status")
+    s["l1"].delay = 0.03
+    pool = pool_of(s)
+    out = await dispatch(
+        decision("l1", "l2"),
+        pool,
+        api="chat",
+        body={},
+        stream=False,
+        request_id="r",
+        sensitivity="low",
+    )
+    failed, served = out.attempts
+    assert (failed.backend, failed.kind, served.backend, served.kind) == (
+        "l1",
+        "status",
+        "l2",
+        None,
+    )
+    assert served.start >= failed.end
+    assert pool.live.expected_ms(BACKENDS["l2"]) == served.elapsed_ms
+    assert pool.live.expected_ms(BACKENDS["l1"]) == BACKENDS["l1"].timeout_ms
+
+
+async def test_hedge_winner_is_timed_from_its_own_start() -> None:
+    s = stubs()
+    s["l1"].delay = 5.0
+    pool = pool_of(s)
+    out = await dispatch(
+        decision("l1", "c1", budget=20),
+        pool,
+        api="chat",
+        body={},
+        stream=False,
+        request_id="r",
+        sensitivity="low",
+    )
+    assert out.hop.backend == "c1" and out.hedged
+    (winner,) = [a for a in out.attempts if a.ok]
+    (loser,) = [a for a in out.attempts if a.cancelled]
+    assert loser.backend == "l1" and winner.start - loser.start >= 0.02
+    assert pool.live.expected_ms(BACKENDS["c1"]) == winner.elapsed_ms
+    assert pool.live.samples("l1") == 0  # cancelled: no time learned
+
+
+async def test_unhedged_dispatch_starts_no_task() -> None:
+    s = stubs(l1="connect")
+    tasks_before = len(asyncio.all_tasks())
+    seen: list[int] = []
+
+    async def counting(call: Call) -> Reply:
+        seen.append(len(asyncio.all_tasks()))
+        return Reply(status=200, content_type="application/json", body=b"ok")
+
+    s["l2"].open = counting  # type: ignore[method-assign]
+    out = await dispatch(
+        decision("l1", "l2"),
+        pool_of(s),
+        api="chat",
+        body={},
+        stream=False,
+        request_id="r",
+        sensitivity="low",
+    )
+    assert out.hop.backend == "l2" and seen == [tasks_before]
