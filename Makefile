@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test lint ext bench bench-accuracy bench-classify bench-bank bench-proxy bench-store sanitize clean
+.PHONY: run test lint ext bench bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load bench-peers sanitize clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,17 @@ bench-proxy: ext
 bench-store: ext
 	$(PY) bench/bench_store.py
 
-bench: bench-accuracy bench-classify bench-bank bench-proxy bench-store
+# wrk drives the 50-connection load when installed (apt-get install wrk);
+# without it the built-in generator does.
+bench-load: ext
+	$(PY) bench/bench_load.py
+
+# Opt-in, not part of `bench`: installs TensorZero, Portkey and LiteLLM into
+# ~/.cache/local-llm-router/peers (outside the repo) on first use.
+bench-peers: ext
+	$(PY) bench/bench_peers.py
+
+bench: bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load
 
 # The C extension built with ASan/UBSan into the tree, then the differential
 # tests under it (libasan preloaded: the interpreter itself is not built with

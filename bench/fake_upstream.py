@@ -700,13 +700,23 @@ async def serve(app: web.Application, host: str, port: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the fake upstream as a program (uvloop, no access log)."""
+    global PIECES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--behaviour", help=f"force one of {', '.join(BEHAVIOURS)}")
     parser.add_argument("--no-record", action="store_true", help="for benchmarks")
     parser.add_argument("--name", default="fake")
+    parser.add_argument(
+        "--pieces",
+        type=int,
+        default=PIECES,
+        help=f"content chunks per stream (default {PIECES}; bench_load uses 50)",
+    )
     args = parser.parse_args(argv)
+    if args.pieces < 1:
+        parser.error("--pieces: expected at least 1")
+    PIECES = args.pieces
     try:
         app = make_app(
             behaviour=args.behaviour, record=not args.no_record, name=args.name
