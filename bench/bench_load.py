@@ -56,12 +56,14 @@ from loadkit import (
     bodies,
     chat,
     closed_load,
+    connections,
     free_port,
     ollama_body,
     probe,
     raise_fd_limit,
     rss_bytes,
     run_builtin,
+    uncommitted,
     wrk_version,
 )
 from loadreport import figures, latest, plot, tables, verdicts
@@ -257,13 +259,17 @@ class Bench:
         port, path, body = self.where(target, "slow-stream")
         pids = self.target_pids(target)
         base = rss_bytes(pids)
-        peak = [base]
+        peak, upstream = [base], [0]
         done = threading.Event()
+        assert self.fake is not None
+        fake_port = self.fake.port
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], rss_bytes(self.target_pids(target)))
-                done.wait(0.05)
+                now_pids = self.target_pids(target)
+                peak[0] = max(peak[0], rss_bytes(now_pids))
+                upstream[0] = max(upstream[0], connections(now_pids, fake_port))
+                done.wait(0.1)
 
         thread = threading.Thread(target=sample, daemon=True)
         thread.start()
@@ -279,6 +285,7 @@ class Bench:
             "rss_peak_mb": round(peak[0] / 2**20, 1),
             "rss_after_mb": round(after / 2**20, 1),
             "processes": len(pids),
+            "fake_conns_peak": upstream[0],
             "model": SLOW,
             "chunks": 50,
             "generator": "builtin",
@@ -386,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     elif gen == "wrk" and not wrk:
         ap.error("wrk is not installed (apt-get install wrk)")
     raise_fd_limit()
-    meta = {**stamp(), "run": ""}
+    meta = {**stamp(), "run": "", "uncommitted": uncommitted()}
     meta["run"] = meta["date"]
 
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
@@ -429,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         f" after {args.warmup:g} s of warm-up; {meta['cpu']}, {IMPLEMENTATION}"
         f" classifier, commit {meta['commit'][:10]}, {meta['date']}"
     )
+    if meta["uncommitted"]:
+        print(f"uncommitted router changes measured too: {meta['uncommitted']}")
     via = f"wrk ({wrk}, 1 thread)" if gen == "wrk" else "bench/loadgen.py"
     print(
         f"load50 via {via}; seq, rates, ttfb and rss via bench/loadgen.py"

@@ -58,6 +58,7 @@ from loadkit import (
     probe,
     raise_fd_limit,
     run_builtin,
+    uncommitted,
     wrk_version,
 )
 from loadreport import Rows, fmt, ratio, tables
@@ -515,37 +516,21 @@ def progress(text: str) -> None:
 def measure(peers: Peers, args: argparse.Namespace, gen: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     names = list(peers.targets)
+    fake_pids = peers.fake.pids if peers.fake is not None else list
+
+    def load50(t: Target) -> dict[str, Any]:
+        return closed_load(
+            t.port, t.path, t.body, t.headers, 50, gen, args, t.server.pids, fake_pids
+        )
+
+    def seq(t: Target) -> dict[str, Any]:
+        d, w = args.duration / 2, args.warmup
+        r = run_builtin(t.port, t.path, t.body, t.headers, "closed", 1, d, warmup=w)
+        return r | {"generator": "builtin"}
+
     steps: list[tuple[str, Callable[[Target], dict[str, Any]]]] = [
-        (
-            "load50",
-            lambda t: closed_load(
-                t.port,
-                t.path,
-                t.body,
-                t.headers,
-                50,
-                gen,
-                args,
-                t.server.pids,
-                peers.fake.pids if peers.fake else list,
-            ),
-        ),
-        (
-            "seq",
-            lambda t: (
-                run_builtin(
-                    t.port,
-                    t.path,
-                    t.body,
-                    t.headers,
-                    "closed",
-                    1,
-                    args.duration / 2,
-                    warmup=args.warmup,
-                )
-                | {"generator": "builtin"}
-            ),
-        ),
+        ("load50", load50),
+        ("seq", seq),
     ]
     total, done = args.rounds * len(steps) * len(names), 0
     for rnd in range(1, args.rounds + 1):
@@ -592,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     gen = "wrk" if wrk else "builtin"
     raise_fd_limit()
     CACHE.mkdir(parents=True, exist_ok=True)
-    meta = {**stamp(), "run": ""}
+    meta = {**stamp(), "run": "", "uncommitted": uncommitted()}
     meta["run"] = meta["date"]
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as tmp:
         peers = Peers(args, Path(tmp))
@@ -625,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
         f"peers: {args.rounds} round(s), {args.duration:g} s per load50 run;"
         f" {meta['cpu']}, commit {meta['commit'][:10]}, {meta['date']}"
     )
+    if meta["uncommitted"]:
+        print(f"uncommitted router changes measured too: {meta['uncommitted']}")
     print(
         "load50 via "
         + (f"wrk ({wrk}, 1 thread)" if gen == "wrk" else "bench/loadgen.py")

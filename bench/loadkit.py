@@ -28,6 +28,18 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def uncommitted() -> list[str]:
+    """Files of the router that differ from the commit a result line names
+    (the line then measured more than that commit)."""
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--", "router", "classifier_ext"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    return [line[3:] for line in done.stdout.splitlines() if line.strip()]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -159,9 +171,8 @@ def _address(hexaddr: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return v6.ipv4_mapped or v6
 
 
-def foreign_sockets(pids: Sequence[int]) -> set[str]:
-    """Remote addresses off this machine that any of `pids` has a TCP or UDP
-    socket to (from /proc/net): a guard that a peer talks to loopback only."""
+def _inodes(pids: Sequence[int]) -> set[str]:
+    """The socket inodes open in `pids`."""
     inodes: set[str] = set()
     for pid in pids:
         with contextlib.suppress(OSError):
@@ -170,6 +181,13 @@ def foreign_sockets(pids: Sequence[int]) -> set[str]:
                     link = os.readlink(fd.path)
                     if link.startswith("socket:["):
                         inodes.add(link[8:-1])
+    return inodes
+
+
+def foreign_sockets(pids: Sequence[int]) -> set[str]:
+    """Remote addresses off this machine that any of `pids` has a TCP or UDP
+    socket to (from /proc/net): a guard that a peer talks to loopback only."""
+    inodes = _inodes(pids)
     found: set[str] = set()
     if not inodes:
         return found
@@ -186,6 +204,22 @@ def foreign_sockets(pids: Sequence[int]) -> set[str]:
                 if not (ip.is_loopback or ip.is_unspecified):
                     found.add(f"{table} {ip}:{int(port, 16)}")
     return found
+
+
+def connections(pids: Sequence[int], port: int) -> int:
+    """Established TCP connections of `pids` with `port` at either end (for
+    the fake itself: its clients; for a proxy: its connections upstream)."""
+    inodes = _inodes(pids)
+    n = 0
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+                f = line.split()
+                if f[3] != "01" or f[9] not in inodes:
+                    continue
+                ends = (f[1].rsplit(":", 1)[1], f[2].rsplit(":", 1)[1])
+                n += port in (int(ends[0], 16), int(ends[1], 16))
+    return n
 
 
 # --- request bodies ----------------------------------------------------------

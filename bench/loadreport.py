@@ -156,8 +156,8 @@ def _rss_table(rs: Rows, m: str, s: str, ref: str) -> list[str]:
         f"\n**rss** ({first['streams']:,} concurrent `{first['model']}` streams of"
         f" {first['chunks']} chunks; RSS summed over the target's processes)\n",
         "| target | RSS before MB | peak MB | after MB | processes | completed "
-        "| errors | TTFB p50 / p99 s | all done s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| errors | TTFB p50 / p99 s | all done s | fake's connections, peak |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in rs.targets:
         rows = rs.get(m, s, t)
@@ -175,6 +175,7 @@ def _rss_table(rs: Rows, m: str, s: str, ref: str) -> list[str]:
             str(r["errors"]),
             ttfb if r.get("ttfb_p50_ms") else "-",
             str(r["elapsed_s"]),
+            str(r.get("fake_conns_peak", "-")),
         ]
         out.append("| " + " | ".join(cells) + " |")
     return out
