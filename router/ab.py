@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from router.backends.base import StreamBroken
+from router.backends.base import Body, StreamBroken
 from router.backends.pool import Attempt, BackendPool
 from router.decide import Decision, shadow_hop
 from router.dispatch import dispatch
@@ -54,23 +54,20 @@ class Mirror:
     def _skip(self, why: str) -> None:
         self.skipped[why] = self.skipped.get(why, 0) + 1
 
-    def maybe(
-        self, ctx: RequestContext, pool: BackendPool, body: dict[str, Any]
-    ) -> bool:
+    def maybe(self, ctx: RequestContext, pool: BackendPool, body: Body) -> bool:
         """Start a mirror call when this finished request is sampled; True if
         started. The call is a one-hop dispatch through the same code as the
         client's, with the same pin."""
-        policy, c, d, o = pool.policy, ctx.classification, ctx.decision, ctx.outcome
+        policy = pool.policy
         ab = policy.ab
+        if not ab.enabled:
+            return False
+        c, d, o = ctx.classification, ctx.decision, ctx.outcome
         if c is None or d is None or o is None:
             return False
         primary = o.hop.backend
         candidate = ab.candidates.get(primary)
-        if (
-            not ab.enabled
-            or candidate is None
-            or not sampled(ctx.request_id, ab.sample_rate)
-        ):
+        if candidate is None or not sampled(ctx.request_id, ab.sample_rate):
             return False
         if d.pinned and not policy.backends[candidate].local:
             self._skip("pinned")
@@ -98,7 +95,7 @@ class Mirror:
         d: Decision,
         pool: BackendPool,
         ctx: RequestContext,
-        body: dict[str, Any],
+        body: Body,
         primary: str,
         sensitivity: str,
     ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -83,6 +84,28 @@ async def metrics_store(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
+METRICS_FLUSH_S = 1.0
+
+
+async def metrics_flusher(app: web.Application) -> AsyncIterator[None]:
+    """Apply held Prometheus observations every second, so a scrape answered
+    by another worker (multiprocess mode) sees this one's too."""
+    metrics = app[RECORDER].metrics
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(METRICS_FLUSH_S)
+            metrics.flush()
+
+    task = asyncio.create_task(loop(), name="metrics-flush")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        metrics.flush()
+
+
 async def stop_mirror(app: web.Application) -> None:
     await app[MIRROR].close()
 
@@ -101,6 +124,7 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[MIRROR] = Mirror(recorder)
     app.on_shutdown.append(stop_mirror)
     app.cleanup_ctx.append(client_session)
+    app.cleanup_ctx.append(metrics_flusher)
     if settings.db != DB_OFF:
         app.cleanup_ctx.append(metrics_store)
     admin.setup(app)

@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
 
-from router.backends.base import Api, Call, Reply, UpstreamError
+import msgspec
+
+from router.backends.base import Api, Body, Call, Reply, UpstreamError
 from router.backends.pool import Attempt, BackendPool
 from router.decide import Decision, Hop
 from router.errors import BackendFailed, BackendTimeout, InvalidRequest, PrivacyPinned
@@ -31,11 +32,10 @@ from router.policy.locality import is_cloud_model
 log = logging.getLogger("router.dispatch")
 
 
-@dataclass(slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, kw_only=True):
     reply: Reply
     hop: Hop
-    attempts: list[Attempt] = field(default_factory=list)
+    attempts: list[Attempt] = msgspec.field(default_factory=list)
     hedged: bool = False
 
     @property
@@ -171,7 +171,7 @@ async def dispatch(
     pool: BackendPool,
     *,
     api: Api,
-    body: dict[str, object],
+    body: Body,
     stream: bool,
     request_id: str,
     sensitivity: str,

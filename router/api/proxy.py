@@ -15,12 +15,11 @@ from itertools import count
 from typing import Any
 
 import msgspec
-import orjson
 from aiohttp import web
 
 from router.api.jsonio import decode_with
 from router.api.route import sensitivity_hint
-from router.backends.base import Api, Reply, StreamBroken
+from router.backends.base import Api, Body, Reply, StreamBroken
 from router.backends.pool import BackendPool
 from router.backends.sse import error_frame
 from router.classify import classify
@@ -107,7 +106,7 @@ async def _serve(
             f"This request was kept on this machine (sensitivity {c.sensitivity}): "
             f"its route has no local backend ({d.reason})."
         )
-    raw: dict[str, Any] = orjson.loads(body)
+    raw = Body(body)
     t1 = time.perf_counter()
     o = ctx.outcome = await dispatch(
         d,
@@ -145,7 +144,7 @@ async def _stream(
     reply: Reply,
     route: str,
     t2: float,
-    raw: dict[str, Any],
+    raw: Body,
 ) -> web.StreamResponse:
     dl, o = ctx.delivery, ctx.outcome
     assert dl is not None and o is not None and reply.rest is not None
@@ -176,7 +175,7 @@ async def _stream(
 
 
 def _mirror(
-    request: web.Request, ctx: RequestContext, pool: BackendPool, raw: dict[str, Any]
+    request: web.Request, ctx: RequestContext, pool: BackendPool, raw: Body
 ) -> None:
     dl = ctx.delivery
     if dl is not None and dl.error_kind is None and dl.status < 400:

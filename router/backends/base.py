@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Callable, Container
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import aiohttp
+import msgspec
 import orjson
 
 from router.backends.scrub import UpstreamProblem, debug_text
@@ -77,10 +77,37 @@ class StreamBroken(Exception):
         self.tail = tail
 
 
-@dataclass(slots=True)
-class Call:
+_TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+class Body:
+    """The client's JSON body as it arrived: pass-through backends get it
+    with only `model` replaced, its other values never parsed (their bytes
+    are copied as they are); a translating backend parses it once, on
+    demand. Never mutated."""
+
+    __slots__ = ("_parsed", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self._parsed: dict[str, Any] | None = None
+
+    @property
+    def parsed(self) -> dict[str, Any]:
+        if self._parsed is None:
+            self._parsed = orjson.loads(self.raw)
+        return self._parsed
+
+    def with_model(self, model: str) -> bytes:
+        """The body with its top-level `model` set to `model`."""
+        top = _TOP_LEVEL.decode(self.raw)
+        top["model"] = msgspec.Raw(orjson.dumps(model))
+        return msgspec.json.encode(top)
+
+
+class Call(msgspec.Struct, kw_only=True, gc=False):
     api: Api
-    body: dict[str, Any]  # the client's JSON body, parsed; never mutated
+    body: Body  # the client's JSON body
     stream: bool
     model: str  # the concrete model this backend is asked for
     request_id: str
@@ -88,8 +115,11 @@ class Call:
     pinned: bool = False
 
 
-@dataclass(slots=True)
-class Reply:
+def _nothing() -> None:
+    return None
+
+
+class Reply(msgspec.Struct, kw_only=True):
     """An upstream answer that has produced its first bytes (or all of them).
 
     `status` is 200 for success; a non-retryable 4xx from the backend comes
@@ -102,8 +132,8 @@ class Reply:
     body: bytes = b""
     first: bytes = b""
     rest: AsyncGenerator[bytes, None] | None = None
-    close: Callable[[], None] = field(default=lambda: None)
-    usage: dict[str, int] = field(default_factory=dict)
+    close: Callable[[], None] = _nothing
+    usage: dict[str, int] = msgspec.field(default_factory=dict)
 
     @property
     def streaming(self) -> bool:
@@ -168,10 +198,11 @@ class HTTPAdapter:
         timeout: aiohttp.ClientTimeout,
     ) -> aiohttp.ClientResponse:
         """One POST; never follows a redirect (a 3xx is a failed attempt)."""
+        data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         try:
             resp = await self._session.post(
                 self._base + path,
-                data=orjson.dumps(payload),
+                data=data,
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,

@@ -131,7 +131,8 @@ class OllamaAdapter(HTTPAdapter):
 
     async def open(self, call: Call) -> Reply:
         try:
-            chat = call.body if call.api == "chat" else responses_to_chat(call.body)
+            body = call.body.parsed
+            chat = body if call.api == "chat" else responses_to_chat(body)
             payload = chat_to_ollama(
                 chat,
                 model=call.model,
@@ -201,7 +202,7 @@ class OllamaAdapter(HTTPAdapter):
         else:
             out = chat_to_response(
                 completion,
-                request=call.body,
+                request=call.body.parsed,
                 response_id=f"resp_{call.request_id}",
                 created_at=now,
             )
@@ -247,7 +248,7 @@ async def _frames(
         include_usage=include_usage,
     )
     writer = (
-        ResponsesStreamWriter(call.body, f"resp_{call.request_id}", now)
+        ResponsesStreamWriter(call.body.parsed, f"resp_{call.request_id}", now)
         if call.api == "responses"
         else None
     )

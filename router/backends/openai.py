@@ -29,13 +29,15 @@ from router.backends.sse import looks_like_sse, relay
 from router.translate import encode_sse, failure_events, response_shell
 
 PATHS = {"chat": "/chat/completions", "responses": "/responses"}
+STREAM_ACCEPT = {"Accept": "text/event-stream"}
+NO_HEADERS: dict[str, str] = {}
 
 
 @register("openai", "sarmalink")
 class OpenAIAdapter(HTTPAdapter):
     async def open(self, call: Call) -> Reply:
-        body: dict[str, Any] = {**call.body, "model": call.model}
-        extra = {"Accept": "text/event-stream"} if call.stream else {}
+        body = call.body.with_model(call.model)
+        extra = STREAM_ACCEPT if call.stream else NO_HEADERS
         resp = await self._post(PATHS[call.api], body, call, **extra)
         try:
             return await self._reply(resp, call)
@@ -88,18 +90,16 @@ async def _read(resp: aiohttp.ClientResponse) -> bytes:
 
 
 def _usage(usage: Any) -> dict[str, int]:
+    """`in`/`out` token counts from a chat or Responses `usage` object."""
     if not isinstance(usage, dict):
         return {}
     out: dict[str, int] = {}
-    for src, dst in (
-        ("prompt_tokens", "in"),
-        ("input_tokens", "in"),
-        ("completion_tokens", "out"),
-        ("output_tokens", "out"),
-    ):
-        value = usage.get(src)
-        if isinstance(value, int):
-            out[dst] = value
+    tokens_in = usage.get("prompt_tokens", usage.get("input_tokens"))
+    if isinstance(tokens_in, int):
+        out["in"] = tokens_in
+    tokens_out = usage.get("completion_tokens", usage.get("output_tokens"))
+    if isinstance(tokens_out, int):
+        out["out"] = tokens_out
     return out
 
 
@@ -164,7 +164,7 @@ def _broken(call: Call, first: bytes, tail: bytes, message: str) -> StreamBroken
     seqs = SEQUENCE.findall(tail)
     rid, created = RESPONSE_ID.search(first), CREATED_AT.search(first)
     response = response_shell(
-        call.body,
+        call.body.parsed,
         response_id=rid[1].decode() if rid else f"resp_{call.request_id}",
         created_at=int(created[1]) if created else int(time.time()),
         model=call.model,

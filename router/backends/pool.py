@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Container, Mapping
-from dataclasses import dataclass
 from typing import Final
 
 import aiohttp
+import msgspec
 from prometheus_client import Gauge
 
 from router.backends.base import REGISTRY, Adapter, ErrorKind
@@ -29,8 +29,7 @@ HEALTH_KINDS: Final = frozenset(
 )
 
 
-@dataclass(slots=True)
-class Attempt:
+class Attempt(msgspec.Struct, gc=False):
     """One try of one backend: when it started, when its first byte came (or
     it failed, or was cancelled), with what. `kind` is None on success."""
 

@@ -102,6 +102,7 @@ class Store:
         on_drop: Callable[[int], object] | None,
         clock: Callable[[], float],
         batch_size: int,
+        linger_s: float,
         retention_interval_s: float,
         prune_chunk: int,
         warn_interval_s: float,
@@ -113,12 +114,14 @@ class Store:
         self._on_drop = on_drop
         self._clock = clock
         self._batch_size = batch_size
+        self._linger_s = linger_s
         self._retention_interval_s = retention_interval_s
         self._prune_chunk = prune_chunk
         self._warn_interval_s = warn_interval_s
         self._next_warning = 0.0
         self._pending: collections.deque[Record] = collections.deque()
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()  # a full batch, a flush or a close
         self._stop = asyncio.Event()
         self._write_lock = asyncio.Lock()  # one write transaction at a time
         self._close_lock = asyncio.Lock()
@@ -145,6 +148,7 @@ class Store:
         on_drop: Callable[[int], object] | None = None,
         clock: Callable[[], float] = time.time,
         batch_size: int = 500,
+        linger_s: float = 0.05,
         retention_interval_s: float = 3600.0,
         prune_chunk: int = 5_000,
         warn_interval_s: float = 10.0,
@@ -176,6 +180,7 @@ class Store:
             on_drop=on_drop,
             clock=clock,
             batch_size=batch_size,
+            linger_s=linger_s,
             retention_interval_s=retention_interval_s,
             prune_chunk=prune_chunk,
             warn_interval_s=warn_interval_s,
@@ -204,6 +209,8 @@ class Store:
         self._pending.append(record)
         self._accepted += 1
         self._wake.set()
+        if len(self._pending) >= self._batch_size:
+            self._hurry.set()
         return True
 
     def _drop(self, n: int, why: str) -> None:
@@ -218,6 +225,10 @@ class Store:
             )
 
     async def _write_loop(self) -> None:
+        """Write batches. A batch lingers up to `linger_s` for more records
+        (unless it is full, or a flush or close hurries it): under load a
+        transaction then carries hundreds of rows, not a few, and the writer
+        thread is woken that much less often."""
         pending = self._pending
         while True:
             if not pending:
@@ -226,6 +237,11 @@ class Store:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            if len(pending) < self._batch_size and not self._hurry.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._linger_s):
+                        await self._hurry.wait()
+            self._hurry.clear()
             n = min(len(pending), self._batch_size)
             await self._write([pending.popleft() for _ in range(n)])
 
@@ -262,6 +278,7 @@ class Store:
         write error). For tests and shutdown hooks; the request path never
         waits on the store."""
         target = self._accepted
+        self._hurry.set()
         while self._settled < target and not self._writer.done():
             self._progress.clear()
             await self._progress.wait()
@@ -317,6 +334,7 @@ class Store:
                 return
             self._closing = True
             self._wake.set()
+            self._hurry.set()
             self._stop.set()
             tasks = (self._writer, self._retention)
             try:

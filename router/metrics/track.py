@@ -13,8 +13,9 @@ enqueues.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from router.backends.base import Api
 from router.classify.types import Classification
@@ -36,23 +37,21 @@ def cost_usd(
     return (tokens_in * b.cost.input_per_1m + tokens_out * b.cost.output_per_1m) / 1e6
 
 
-@dataclass(slots=True)
-class Delivery:
+class Delivery(msgspec.Struct, kw_only=True, gc=False):
     """What the client got: set by the stream stage as bytes go out."""
 
     status: int
     error_kind: str | None = None
     first_byte: float | None = None  # perf_counter seconds
     overhead_s: float = 0.0
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, int] = msgspec.field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class RequestContext:
+class RequestContext(msgspec.Struct, kw_only=True):
     api: Api
     request_id: str
-    t0: float = field(default_factory=time.perf_counter)
-    ts: float = field(default_factory=time.time)
+    t0: float = msgspec.field(default_factory=time.perf_counter)
+    ts: float = msgspec.field(default_factory=time.time)
     stream: bool = False
     request: Any = None  # the decoded ChatRequest or ResponsesRequest
     classification: Classification | None = None

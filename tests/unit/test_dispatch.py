@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 
-from router.backends.base import Call, Reply, UpstreamError
+from router.backends.base import Body, Call, Reply, UpstreamError
 from router.backends.ollama import OllamaAdapter
 from router.backends.openai import OpenAIAdapter
 from router.backends.pool import BackendPool
@@ -105,7 +105,7 @@ async def run(d: Decision, stubs: dict[str, Stub]) -> tuple[str, list[str], bool
         d,
         pool_of(stubs),
         api="chat",
-        body={"model": "auto"},
+        body=Body(b'{"model": "auto"}'),
         stream=False,
         request_id="r1",
         sensitivity="low",
@@ -137,7 +137,7 @@ async def test_client_error_is_returned_not_retried() -> None:
         decision("c1", "l1"),
         pool_of(s),
         api="chat",
-        body={},
+        body=Body(b"{}"),
         stream=False,
         request_id="r",
         sensitivity="low",
@@ -199,7 +199,9 @@ async def test_pinned_calls_are_refused_by_the_adapter_itself() -> None:
         for adapter, model in ((cloud, "c1-model"), (local, "llama3:cloud")):
             call = Call(
                 api="chat",
-                body={"model": "auto", "messages": [{"role": "user", "content": "x"}]},
+                body=Body(
+                    b'{"model": "auto", "messages": [{"role": "user", "content": "x"}]}'
+                ),
                 stream=False,
                 model=model,
                 request_id="r",
@@ -297,7 +299,7 @@ async def test_random_policies_and_faults_never_leak() -> None:
                 d,
                 pool_of(s, policy),
                 api="chat",
-                body={},
+                body=Body(b"{}"),
                 stream=False,
                 request_id="r",
                 sensitivity=c.sensitivity,
@@ -316,7 +318,7 @@ async def test_each_attempt_teaches_its_own_backend() -> None:
         decision("l1", "l2"),
         pool,
         api="chat",
-        body={},
+        body=Body(b"{}"),
         stream=False,
         request_id="r",
         sensitivity="low",
@@ -341,7 +343,7 @@ async def test_hedge_winner_is_timed_from_its_own_start() -> None:
         decision("l1", "c1", budget=20),
         pool,
         api="chat",
-        body={},
+        body=Body(b"{}"),
         stream=False,
         request_id="r",
         sensitivity="low",
@@ -368,7 +370,7 @@ async def test_unhedged_dispatch_starts_no_task() -> None:
         decision("l1", "l2"),
         pool_of(s),
         api="chat",
-        body={},
+        body=Body(b"{}"),
         stream=False,
         request_id="r",
         sensitivity="low",
