@@ -26,6 +26,10 @@ from router.policy.model import Policy
 
 # Attempts that were never sent are not moves down the chain.
 _NOT_TRIED = frozenset({"disabled", "pinned"})
+# What the record says of a stage the request never reached.
+_NO_CLASSIFICATION = ("", "", "", "", "", 0)
+_NO_DECISION = (-1, None, "", False, False)
+_NO_USAGE: dict[str, int] = {}
 
 
 def cost_usd(
@@ -64,53 +68,69 @@ class RequestContext(msgspec.Struct, kw_only=True):
     def hops(self) -> list[tuple[str, str, str]]:
         """(from, to, reason) for each move down the chain."""
         o = self.outcome
-        if o is None:
+        if o is None or len(o.attempts) < 2:  # served by the only attempt
             return []
         tried = [a for a in o.failed if a.kind not in _NOT_TRIED]
         names = [a.backend for a in tried] + [o.hop.backend]
         return [(a.backend, names[i + 1], str(a.kind)) for i, a in enumerate(tried)]
 
     def record(self, policy: Policy) -> RequestRecord:
+        """The request's one row: what each stage returned, or what the
+        stage it failed in left unset."""
         c, d, o, dl = self.classification, self.decision, self.outcome, self.delivery
-        latency = time.perf_counter() - self.t0
-        backend = o.hop.backend if o is not None else None
-        status, kind = (dl.status, dl.error_kind) if dl is not None else (0, None)
+        end = time.perf_counter()
+        task, complexity, sensitivity, modality, family, estimate = (
+            _NO_CLASSIFICATION
+            if c is None
+            else (c.task, c.complexity, c.sensitivity, c.modality, c.family, c.tokens)
+        )
+        route, route_name, reason, shifted, pinned = (
+            _NO_DECISION
+            if d is None
+            else (d.route, d.route_name, d.reason, d.latency_shifted, d.pinned)
+        )
+        backend = model = fallback_from = None
+        hedged = False
+        if o is not None:
+            backend, model, hedged = o.hop.backend, o.hop.model, o.hedged
+            if len(o.attempts) > 1:
+                fallback_from = ",".join(a.backend for a in o.failed) or None
+        status, kind, ttfb_ms, overhead_us, usage = 0, None, None, 0, _NO_USAGE
+        if dl is not None:
+            status, kind, usage = dl.status, dl.error_kind, dl.usage
+            overhead_us = int(dl.overhead_s * 1e6)
+            if dl.first_byte is not None:
+                ttfb_ms = (dl.first_byte - self.t0) * 1000
         if self.failure is not None:
             status, kind = self.failure
-        usage = dl.usage if dl is not None else {}
         tokens_out = usage.get("out", 0)
-        tokens_in = usage.get("in", 0) or (
-            c.tokens if c is not None and o is not None else 0
-        )
-        ttfb = dl.first_byte if dl is not None else None
+        tokens_in = usage.get("in", 0) or (estimate if o is not None else 0)
         return RequestRecord(
             ts=self.ts,
             request_id=self.request_id,
             api=self.api,
             stream=self.stream,
-            route=d.route if d is not None else -1,
-            route_name=d.route_name if d is not None else None,
-            reason=d.reason if d is not None else "",
+            route=route,
+            route_name=route_name,
+            reason=reason,
             backend=backend,
-            model=o.hop.model if o is not None else None,
+            model=model,
             status=status,
             error_kind=kind,
-            fallback_from=",".join(a.backend for a in o.failed) or None
-            if o is not None
-            else None,
-            latency_shifted=d.latency_shifted if d is not None else False,
-            hedged=o.hedged if o is not None else False,
-            pinned=d.pinned if d is not None else False,
-            ttfb_ms=None if ttfb is None else (ttfb - self.t0) * 1000,
-            latency_ms=latency * 1000,
-            overhead_us=int(dl.overhead_s * 1e6) if dl is not None else 0,
+            fallback_from=fallback_from,
+            latency_shifted=shifted,
+            hedged=hedged,
+            pinned=pinned,
+            ttfb_ms=ttfb_ms,
+            latency_ms=(end - self.t0) * 1000,
+            overhead_us=overhead_us,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             cost_usd=cost_usd(policy, backend, tokens_in, tokens_out),
-            task=c.task if c is not None else "",
-            complexity=c.complexity if c is not None else "",
-            sensitivity=c.sensitivity if c is not None else "",
-            modality=c.modality if c is not None else "",
-            family=c.family if c is not None else "",
-            tokens_est=c.tokens if c is not None else 0,
+            task=task,
+            complexity=complexity,
+            sensitivity=sensitivity,
+            modality=modality,
+            family=family,
+            tokens_est=estimate,
         )
