@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test lint ext bench bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load bench-peers sanitize clean
+.PHONY: run test lint ext bench bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load bench-peers bench-cost sanitize clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,12 +55,16 @@ bench-store: ext
 bench-load: ext
 	$(PY) bench/bench_load.py
 
+# Bytecodes (and, with valgrind, instructions) per request: router vs floor.
+bench-cost: ext
+	$(PY) bench/bench_cost.py $${VALGRIND:+--callgrind}
+
 # Opt-in, not part of `bench`: installs TensorZero, Portkey and LiteLLM into
 # ~/.cache/local-llm-router/peers (outside the repo) on first use.
 bench-peers: ext
 	$(PY) bench/bench_peers.py
 
-bench: bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load
+bench: bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load bench-cost
 
 # The C extension built with ASan/UBSan into the tree, then the differential
 # tests under it (libasan preloaded: the interpreter itself is not built with

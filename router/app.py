@@ -32,8 +32,11 @@ from router.state import (
     PolicyHolder,
 )
 
-# One pooled client for every backend: keep-alive, bounded connections.
-POOL_LIMIT = 512
+# One pooled client for every backend: keep-alive, bounded connections. Each
+# open client stream holds one upstream connection for as long as it lasts,
+# so the bound is well above the concurrent streams a worker serves (at 512,
+# 1,000 slow streams waited for the first half: bench_load's rss run).
+POOL_LIMIT = 8192
 KEEPALIVE_S = 60.0
 
 

@@ -16,7 +16,7 @@ from router.backends.openai import OpenAIAdapter
 from router.backends.pool import BackendPool
 from router.classify.types import LEVELS, Classification
 from router.decide import Decision, Hop, decide
-from router.dispatch import dispatch
+from router.dispatch import Outcome, dispatch
 from router.errors import BackendFailed, BackendTimeout, InvalidRequest, PrivacyPinned
 from router.metrics.live import LiveStats
 from router.policy.model import Backend, Policy, Privacy, Route
@@ -100,16 +100,20 @@ def pool_of(stubs: dict[str, Stub], policy: Policy = POLICY) -> BackendPool:
     return BackendPool(policy, stubs, LiveStats(clock=lambda: 0.0))
 
 
-async def run(d: Decision, stubs: dict[str, Stub]) -> tuple[str, list[str], bool]:
-    out = await dispatch(
+async def go(d: Decision, pool: BackendPool, sensitivity: str = "low") -> Outcome:
+    return await dispatch(
         d,
-        pool_of(stubs),
+        pool,
         api="chat",
         body=Body(b'{"model": "auto"}'),
         stream=False,
         request_id="r1",
-        sensitivity="low",
+        sensitivity=sensitivity,
     )
+
+
+async def run(d: Decision, stubs: dict[str, Stub]) -> tuple[str, list[str], bool]:
+    out = await go(d, pool_of(stubs))
     return out.hop.backend, [a.backend for a in out.failed], out.hedged
 
 
@@ -133,15 +137,7 @@ async def test_failure_before_first_byte_falls_back(kind: str) -> None:
 
 async def test_client_error_is_returned_not_retried() -> None:
     s = stubs(c1="400")
-    out = await dispatch(
-        decision("c1", "l1"),
-        pool_of(s),
-        api="chat",
-        body=Body(b"{}"),
-        stream=False,
-        request_id="r",
-        sensitivity="low",
-    )
+    out = await go(decision("c1", "l1"), pool_of(s))
     assert out.reply.status == 400 and not s["l1"].calls
 
 
@@ -295,15 +291,7 @@ async def test_random_policies_and_faults_never_leak() -> None:
             for n in names
         }
         with contextlib.suppress(BackendFailed, BackendTimeout, PrivacyPinned):
-            await dispatch(
-                d,
-                pool_of(s, policy),
-                api="chat",
-                body=Body(b"{}"),
-                stream=False,
-                request_id="r",
-                sensitivity=c.sensitivity,
-            )
+            await go(d, pool_of(s, policy), c.sensitivity)
         if d.pinned:
             assert not s["c1"].calls and not s["c2"].calls
 
@@ -314,15 +302,7 @@ async def test_each_attempt_teaches_its_own_backend() -> None:
     s = stubs(l1="status")
     s["l1"].delay = 0.03
     pool = pool_of(s)
-    out = await dispatch(
-        decision("l1", "l2"),
-        pool,
-        api="chat",
-        body=Body(b"{}"),
-        stream=False,
-        request_id="r",
-        sensitivity="low",
-    )
+    out = await go(decision("l1", "l2"), pool)
     failed, served = out.attempts
     assert (failed.backend, failed.kind, served.backend, served.kind) == (
         "l1",
@@ -339,15 +319,7 @@ async def test_hedge_winner_is_timed_from_its_own_start() -> None:
     s = stubs()
     s["l1"].delay = 5.0
     pool = pool_of(s)
-    out = await dispatch(
-        decision("l1", "c1", budget=20),
-        pool,
-        api="chat",
-        body=Body(b"{}"),
-        stream=False,
-        request_id="r",
-        sensitivity="low",
-    )
+    out = await go(decision("l1", "c1", budget=20), pool)
     assert out.hop.backend == "c1" and out.hedged
     (winner,) = [a for a in out.attempts if a.ok]
     (loser,) = [a for a in out.attempts if a.cancelled]
@@ -366,13 +338,5 @@ async def test_unhedged_dispatch_starts_no_task() -> None:
         return Reply(status=200, content_type="application/json", body=b"ok")
 
     s["l2"].open = counting  # type: ignore[method-assign]
-    out = await dispatch(
-        decision("l1", "l2"),
-        pool_of(s),
-        api="chat",
-        body=Body(b"{}"),
-        stream=False,
-        request_id="r",
-        sensitivity="low",
-    )
+    out = await go(decision("l1", "l2"), pool_of(s))
     assert out.hop.backend == "l2" and seen == [tasks_before]
