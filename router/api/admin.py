@@ -25,13 +25,15 @@ async def ready(request: web.Request) -> web.Response:
     store_off = request.app[SETTINGS].db == DB_OFF
     if not store_off and (store is None or not store.is_open):
         raise NotReady("The metrics store is not open.")
-    policy = holder.current
+    pool = holder.pool
+    policy = pool.policy
     return json_response(
         {
             "status": "ready",
             "policy": policy.source,
             "backends": len(policy.backends),
             "routes": len(policy.routes),
+            "disabled": dict(pool.disabled),
         }
     )
 

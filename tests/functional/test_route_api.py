@@ -56,6 +56,16 @@ async def test_health_and_ready(aiohttp_client: AiohttpClient) -> None:
     r = await client.get("/ready")
     body = await r.json()
     assert r.status == 200 and body["status"] == "ready" and body["routes"] == 3
+    assert body["disabled"] == {}
+
+
+async def test_ready_names_disabled_backends(
+    aiohttp_client: AiohttpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    client = await make_client(aiohttp_client)
+    body = await (await client.get("/ready")).json()
+    assert body["disabled"] == {"frontier": "disabled (OPENAI_API_KEY unset)"}
 
 
 async def test_route_explain_shape_for_chat(aiohttp_client: AiohttpClient) -> None:
