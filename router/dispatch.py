@@ -213,13 +213,16 @@ async def dispatch(
 
 def _all_failed(d: Decision, failed: list[Attempt], sensitivity: str) -> Exception:
     summary = "; ".join(f"{a.backend}: {a.message}" for a in failed) or "no backend"
+    tried = [a for a in failed if a.kind not in ("disabled", "pinned")]
+    if tried and all(a.kind == "unsupported" for a in tried):
+        # About the request, not the backends: a 400 even when pinned (a 503
+        # would be retried by SDKs, in vain).
+        return InvalidRequest(f"No backend can serve this request: {summary}.")
     if d.pinned:
         return PrivacyPinned(
             f"This request was kept on this machine (sensitivity {sensitivity}) and "
             f"no local backend could answer it: {summary}."
         )
-    if failed and all(a.kind == "unsupported" for a in failed):
-        return InvalidRequest(f"No backend can serve this request: {summary}.")
     if failed and all(a.kind == "timeout" for a in failed):
         return BackendTimeout(f"Every backend timed out: {summary}.")
     return BackendFailed(f"Every backend failed: {summary}.")

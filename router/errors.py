@@ -59,6 +59,8 @@ class HTTPError(RouterError):
         super().__init__(message)
         self.message = message
         self.param = param
+        # Response headers the error goes out with (e.g. x-request-id).
+        self.headers: dict[str, str] = {}
 
     def body(self) -> dict[str, Any]:
         return {

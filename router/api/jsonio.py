@@ -57,3 +57,7 @@ def decode_with(
         ) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequest(
+            "Request body is nested too deeply to be a chat or responses request."
+        ) from None

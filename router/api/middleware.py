@@ -51,7 +51,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise BodyTooLarge(f"Request body exceeds the limit of {limit} bytes.")
         return await handler(request)
     except HTTPError as exc:
-        return json_response(exc.body(), status=exc.status)
+        return json_response(exc.body(), status=exc.status, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -91,7 +91,8 @@ def make_auth(keys: frozenset[str]) -> Middleware:
                 raise Unauthorized(
                     "Missing API key: send 'Authorization: Bearer <key>'."
                 )
-            given = presented.encode()
+            # Header bytes that are not UTF-8 arrive as surrogate escapes.
+            given = presented.encode("utf-8", "surrogateescape")
             # Compare against every key so timing does not reveal which matched.
             ok = False
             for key in encoded:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from itertools import count
 from typing import Any
@@ -23,7 +24,7 @@ from router.backends.base import Api, Body, Reply, StreamBroken
 from router.backends.pool import BackendPool
 from router.backends.sse import error_frame
 from router.classify import classify
-from router.decide import decide
+from router.decide import Decision, decide
 from router.dispatch import Outcome, dispatch
 from router.errors import HTTPError, PrivacyPinned
 from router.metrics.track import Delivery, RequestContext
@@ -49,6 +50,22 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):010x}"
 
 
+# A client's own id is kept (logged, stored, echoed, forwarded) only when it
+# is a short token of printable ASCII; anything else gets an id of ours.
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
+
+
+def request_id(request: web.Request) -> str:
+    given = request.headers.get("x-request-id")
+    if given is not None and _CLIENT_ID.fullmatch(given):
+        return given
+    return new_request_id()
+
+
+def _route_label(d: Decision) -> str:
+    return str(d.route) if d.route_name is None else d.route_name
+
+
 def _headers(
     route: str, outcome: Outcome, overhead_s: float, rid: str
 ) -> dict[str, str]:
@@ -63,12 +80,16 @@ def _headers(
 
 async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
     pool = request.app[POLICY].pool
-    rid = request.headers.get("x-request-id") or new_request_id()
+    rid = request_id(request)
     ctx = RequestContext(api=api, request_id=rid)
     try:
         return await _serve(request, ctx, pool)
     except HTTPError as exc:
         ctx.failure = (exc.status, exc.code or exc.type)
+        exc.headers["x-request-id"] = rid
+        d = ctx.decision
+        if d is not None:
+            exc.headers["x-llr-route"] = _route_label(d)
         raise
     except (asyncio.CancelledError, ConnectionResetError):
         status = ctx.delivery.status if ctx.delivery is not None else CLIENT_GONE
@@ -124,7 +145,7 @@ async def _serve(
         error_kind="backend_status" if reply.status >= 400 else None,
         overhead_s=(t1 - ctx.t0),
     )
-    route = str(d.route) if d.route_name is None else d.route_name
+    route = _route_label(d)
     if not reply.streaming:
         dl.usage = reply.usage
         dl.overhead_s += time.perf_counter() - t2

@@ -25,6 +25,7 @@ import orjson
 from router.backends.scrub import UpstreamProblem, debug_text
 from router.policy.locality import is_cloud_model
 from router.policy.model import Backend
+from router.translate.errors import TranslationError
 
 log = logging.getLogger("router.backends")
 
@@ -94,8 +95,15 @@ class Body:
 
     @property
     def parsed(self) -> dict[str, Any]:
+        """The body as Python values; `TranslationError` for JSON that no
+        backend could be sent as such (a number out of range, say)."""
         if self._parsed is None:
-            self._parsed = orjson.loads(self.raw)
+            try:
+                self._parsed = orjson.loads(self.raw)
+            except orjson.JSONDecodeError as exc:
+                raise TranslationError(
+                    f"request body cannot be forwarded: {exc}"
+                ) from None
         return self._parsed
 
     def with_model(self, model: str) -> bytes:

@@ -26,7 +26,12 @@ from router.backends.base import (
     register,
 )
 from router.backends.sse import looks_like_sse, relay
-from router.translate import encode_sse, failure_events, response_shell
+from router.translate import (
+    TranslationError,
+    encode_sse,
+    failure_events,
+    response_shell,
+)
 
 PATHS = {"chat": "/chat/completions", "responses": "/responses"}
 STREAM_ACCEPT = {"Accept": "text/event-stream"}
@@ -163,8 +168,12 @@ def _broken(call: Call, first: bytes, tail: bytes, message: str) -> StreamBroken
         return StreamBroken(message)
     seqs = SEQUENCE.findall(tail)
     rid, created = RESPONSE_ID.search(first), CREATED_AT.search(first)
+    try:
+        request = call.body.parsed
+    except TranslationError:  # a body the backend took but Python cannot parse
+        request = {}
     response = response_shell(
-        call.body.parsed,
+        request,
         response_id=rid[1].decode() if rid else f"resp_{call.request_id}",
         created_at=int(created[1]) if created else int(time.time()),
         model=call.model,
