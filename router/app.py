@@ -47,8 +47,16 @@ async def client_session(app: web.Application) -> AsyncIterator[None]:
     )
     async with aiohttp.ClientSession(connector=connector) as session:
         app[SESSION] = session
-        live, up = app[LIVE], app[RECORDER].metrics.backend_up
-        app[POLICY].start(lambda policy: build_pool(policy, session, live, up))
+        live, metrics = app[LIVE], app[RECORDER].metrics
+        app[POLICY].start(
+            lambda policy: build_pool(
+                policy,
+                session,
+                live,
+                up=metrics.backend_up,
+                circuit=metrics.circuit_state,
+            )
+        )
         yield
 
 

@@ -92,28 +92,37 @@ class _Run:
             pinned=c.pinned,
         )
 
-    def _ended(self, hop: Hop, start: float, exc: UpstreamError | None) -> None:
+    def _ended(
+        self, hop: Hop, start: float, exc: UpstreamError | None, cancelled: bool
+    ) -> None:
         a = Attempt(hop.backend, hop.model, start, time.perf_counter())
         if exc is not None:
             a.kind, a.message, a.status = exc.kind, exc.message, exc.status
+            a.retry_after_s = exc.retry_after_s
+        a.cancelled = cancelled
         self.attempts.append(a)
         self.pool.observe(a)
 
     async def one(self, hop: Hop) -> Reply | None:
-        """Try `hop` alone: its reply, or None when it failed."""
+        """Try `hop` alone: its reply, or None when it failed (or its circuit
+        is open, which moves on exactly as a failure does)."""
         start = time.perf_counter()
+        if not self.pool.admit(hop.backend):
+            wait = self.pool.breakers[hop.backend].opens_in()
+            message = f"circuit open after repeated failures; next try in {wait:.1f}s"
+            self.attempts.append(
+                Attempt(hop.backend, hop.model, start, start, "circuit_open", message)
+            )
+            return None
         try:
             reply = await self.pool.adapters[hop.backend].open(self._call(hop))
         except UpstreamError as exc:
-            self._ended(hop, start, exc)
+            self._ended(hop, start, exc, False)
             return None
         except asyncio.CancelledError:
-            now = time.perf_counter()
-            self.attempts.append(
-                Attempt(hop.backend, hop.model, start, now, cancelled=True)
-            )
+            self._ended(hop, start, None, True)
             raise
-        self._ended(hop, start, None)
+        self._ended(hop, start, None, False)
         return reply
 
     async def race(

@@ -34,6 +34,7 @@ async def ready(request: web.Request) -> web.Response:
             "backends": len(policy.backends),
             "routes": len(policy.routes),
             "disabled": dict(pool.disabled),
+            "circuits": pool.open_circuits(),
         }
     )
 

@@ -22,6 +22,7 @@ import aiohttp
 import msgspec
 import orjson
 
+from router.backends.breaker import retry_after
 from router.backends.scrub import UpstreamProblem, debug_text
 from router.policy.locality import is_cloud_model
 from router.policy.model import Backend
@@ -36,6 +37,7 @@ ErrorKind = Literal[
     "status",
     "redirect",
     "protocol",
+    "circuit_open",
     "disabled",
     "unsupported",
     "pinned",
@@ -54,11 +56,20 @@ def falls_back(status: int) -> bool:
 class UpstreamError(Exception):
     """A backend failed before any byte of its answer reached the client."""
 
-    def __init__(self, kind: ErrorKind, message: str, *, status: int | None = None):
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ):
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
+        # A 429/503's Retry-After, in seconds: the breaker waits that long.
+        self.retry_after_s = retry_after_s
 
     def summary(self, backend: str) -> str:
         return f"{backend}: {self.message}"
@@ -246,8 +257,14 @@ class HTTPAdapter:
         client with the router's own error carrying the backend's status."""
         problem = await self._problem(resp)
         if falls_back(resp.status):
+            wait = None
+            if resp.status in (429, 503):
+                wait = retry_after(resp.headers.get("Retry-After"))
             raise UpstreamError(
-                "status", problem.describe(resp.status), status=resp.status
+                "status",
+                problem.describe(resp.status),
+                status=resp.status,
+                retry_after_s=wait,
             )
         body = problem.client_body(
             self.backend.name, resp.status, self._default_code(resp.status)

@@ -10,8 +10,10 @@ the A/B mirror all ask the pool; nothing reads the environment per request.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Container, Mapping
+import time
+from collections.abc import Callable, Container, Mapping
 from typing import Final
 
 import aiohttp
@@ -19,14 +21,19 @@ import msgspec
 from prometheus_client import Gauge
 
 from router.backends.base import REGISTRY, Adapter, ErrorKind
+from router.backends.breaker import STATE_VALUE, Breaker
 from router.metrics.live import LiveStats
 from router.policy.model import Backend, Policy
+
+log = logging.getLogger("router.backends")
 
 # Kinds that say something about the backend's health; a failure of one of
 # these counts against its latency estimate as if it had timed out.
 HEALTH_KINDS: Final = frozenset(
     {"connect", "timeout", "status", "redirect", "protocol"}
 )
+# Kinds of an admitted attempt that never reached the backend.
+NOT_SENT: Final = frozenset({"unsupported", "pinned", "disabled", "circuit_open"})
 
 
 class Attempt(msgspec.Struct, gc=False):
@@ -41,6 +48,7 @@ class Attempt(msgspec.Struct, gc=False):
     message: str = ""
     status: int | None = None
     cancelled: bool = False
+    retry_after_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -83,6 +91,8 @@ class BackendPool:
         *,
         disabled: Mapping[str, str] | None = None,
         up: Gauge | None = None,
+        circuit: Gauge | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy
         self.live = live
@@ -91,40 +101,82 @@ class BackendPool:
         self.remote: Mapping[str, Container[str]] = {
             name: a.remote_models for name, a in self.adapters.items()
         }
+        self.breakers = {
+            name: Breaker(policy.backends[name].circuit, clock)
+            for name in self.adapters
+        }
         self._up: dict[str, Gauge] = {}
-        if up is not None:
-            for name in policy.backends:
-                child = up.labels(name)
-                child.set(0 if name in self.disabled else 1)
-                self._up[name] = child
+        self._circuit: dict[str, Gauge] = {}
+        for name in policy.backends:
+            if up is not None:
+                self._up[name] = up.labels(name)
+                self._up[name].set(0 if name in self.disabled else 1)
+            if circuit is not None:
+                self._circuit[name] = circuit.labels(name)
+                self._circuit[name].set(0)
 
     def usable(self, name: str) -> bool:
         return name in self.adapters
 
+    def admit(self, name: str) -> bool:
+        """Whether `name` may be tried now (its circuit is not open); a
+        half-open admission holds a probe slot until its attempt is observed."""
+        breaker = self.breakers[name]
+        was = breaker.state
+        ok = breaker.admit()
+        if breaker.state != was:
+            self._show(name, breaker.state)
+        return ok
+
+    def open_circuits(self) -> dict[str, str]:
+        """Backends whose circuit is not closed, with its state."""
+        return {n: b.state for n, b in self.breakers.items() if b.state != "closed"}
+
     def observe(self, attempt: Attempt) -> None:
         """Learn from one attempt: its own time to first byte on success; a
-        health failure counts as the backend's timeout; a connect failure
-        also marks it down until it next answers."""
+        health failure counts as the backend's timeout and against its
+        circuit; a connect failure also marks it down until it next answers."""
         name = attempt.backend
         backend = self.policy.backends.get(name)
-        if backend is None or attempt.cancelled:
+        breaker = self.breakers.get(name)
+        if backend is None or breaker is None:
             return
+        if attempt.cancelled or attempt.kind in NOT_SENT:
+            breaker.release()
+            return
+        was = breaker.state
         up = self._up.get(name)
-        if attempt.kind is None:
+        if attempt.kind in HEALTH_KINDS:
+            self.live.observe(name, max(attempt.elapsed_ms, float(backend.timeout_ms)))
+            state = breaker.record(True, attempt.retry_after_s)
+            if up is not None and (attempt.kind == "connect" or state == "open"):
+                up.set(0)
+        else:
+            # Served (a client error too: the backend is well).
             self.live.observe(name, attempt.elapsed_ms)
+            state = breaker.record(False)
             if up is not None:
                 up.set(1)
-        elif attempt.kind in HEALTH_KINDS:
-            self.live.observe(name, max(attempt.elapsed_ms, float(backend.timeout_ms)))
-            if attempt.kind == "connect" and up is not None:
-                up.set(0)
+        if state != was:
+            self._show(name, state)
+
+    def _show(self, name: str, state: str) -> None:
+        gauge = self._circuit.get(name)
+        if gauge is not None:
+            gauge.set(STATE_VALUE[state])
+        if state != "closed":
+            log.warning("backend %s: circuit %s", name, state.replace("_", "-"))
+        else:
+            log.info("backend %s: circuit closed", name)
 
 
 def build_pool(
     policy: Policy,
     session: aiohttp.ClientSession,
     live: LiveStats,
+    *,
     up: Gauge | None = None,
+    circuit: Gauge | None = None,
     env: Mapping[str, str] = os.environ,
 ) -> BackendPool:
     """The pool of `policy`: an adapter per usable backend on `session`, with
@@ -138,4 +190,6 @@ def build_pool(
         for name, b in policy.backends.items()
         if name not in disabled
     }
-    return BackendPool(policy, adapters, live, disabled=disabled, up=up)
+    return BackendPool(
+        policy, adapters, live, disabled=disabled, up=up, circuit=circuit
+    )

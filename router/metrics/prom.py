@@ -142,6 +142,11 @@ class Metrics:
             "llr_backend_up", "1 if the backend can be used (key set, reachable).",
             ["backend"], registry=r, multiprocess_mode="max",
         )  # fmt: skip
+        self.circuit_state = Gauge(
+            "llr_circuit_state",
+            "Circuit breaker per backend: 0 closed, 1 open, 2 half-open.",
+            ["backend"], registry=r, multiprocess_mode="max",
+        )  # fmt: skip
         self.tokens = Counter(
             "llr_tokens", "Tokens by backend and direction (in, out).",
             ["backend", "direction"], registry=r,

@@ -17,6 +17,7 @@ from router.policy.model import (
     AB,
     DEFAULT_API_KEY_ENV,
     Backend,
+    Circuit,
     Cost,
     Match,
     Policy,
@@ -26,6 +27,7 @@ from router.policy.model import (
 from router.policy.schema import (
     MATCH_LISTS,
     RawBackend,
+    RawCircuit,
     RawMatch,
     RawPolicy,
     RawRoute,
@@ -85,6 +87,20 @@ def _backend(name: str, raw: RawBackend) -> Backend:
         else Cost(
             input_per_1m=raw.cost.input_per_1m, output_per_1m=raw.cost.output_per_1m
         ),
+        circuit=_circuit(raw.circuit),
+    )
+
+
+def _circuit(raw: RawCircuit | UnsetType) -> Circuit:
+    if isinstance(raw, UnsetType):
+        return Circuit()
+    return Circuit(
+        failures=raw.failures,
+        rate=raw.failure_rate,
+        window=raw.window,
+        cooldown_s=raw.cooldown_ms / 1000,
+        max_cooldown_s=max(raw.max_cooldown_ms, raw.cooldown_ms) / 1000,
+        probes=raw.probes,
     )
 
 

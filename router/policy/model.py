@@ -29,6 +29,17 @@ class Cost(msgspec.Struct, frozen=True, kw_only=True):
     output_per_1m: float
 
 
+class Circuit(msgspec.Struct, frozen=True, kw_only=True):
+    """A backend's circuit breaker (backends/breaker.py says how it acts)."""
+
+    failures: int = 5  # consecutive health failures that open it
+    rate: float = 0.5  # or this share failed of the last `window` attempts
+    window: int = 20
+    cooldown_s: float = 10.0  # open this long before a probe is let through
+    max_cooldown_s: float = 120.0  # the cool-down doubles up to this
+    probes: int = 1  # requests let through at a time while half-open
+
+
 class Backend(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     type: BackendType
@@ -44,6 +55,7 @@ class Backend(msgspec.Struct, frozen=True, kw_only=True):
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     keep_alive: str | int | None = None
     cost: Cost | None = None
+    circuit: Circuit = Circuit()
 
     def serves(self, model: str) -> bool:
         """Whether `model` is a concrete model this backend is known to serve."""

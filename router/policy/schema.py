@@ -51,6 +51,17 @@ class RawCost(_Raw, frozen=True):
     output_per_1m: Annotated[float, Meta(ge=0)] = msgspec.field(name="outputPer1M")
 
 
+class RawCircuit(_Raw, frozen=True):
+    """`backends.NAME.circuit`: when the backend is skipped as sick."""
+
+    failures: Annotated[int, Meta(ge=1)] = 5
+    failure_rate: Annotated[float, Meta(gt=0, le=1)] = 0.5
+    window: Annotated[int, Meta(ge=1, le=10_000)] = 20
+    cooldown_ms: Millis = 10_000
+    max_cooldown_ms: Millis = 120_000
+    probes: Annotated[int, Meta(ge=1)] = 1
+
+
 class RawBackend(_Raw, frozen=True):
     """`backends.NAME`: where requests go and which models live there."""
 
@@ -69,6 +80,7 @@ class RawBackend(_Raw, frozen=True):
     options: dict[str, Any] | UnsetType = UNSET
     keep_alive: str | int | UnsetType = UNSET
     cost: RawCost | UnsetType = UNSET
+    circuit: RawCircuit | UnsetType = UNSET
 
 
 class RawTokens(_Raw, frozen=True):

@@ -62,6 +62,12 @@ def _backends(
                 "remove local: true"
             )
             rep.at((*path, "local"), msg)
+        circuit = raw.circuit
+        if circuit is not UNSET and circuit.max_cooldown_ms < circuit.cooldown_ms:
+            rep.at(
+                (*path, "circuit", "maxCooldownMs"),
+                f"must be at least cooldownMs ({circuit.cooldown_ms:g})",
+            )
         given = [
             value or (value is UNSET and rep.has_key(path, key))
             for key, value in (

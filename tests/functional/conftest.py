@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -200,3 +200,45 @@ async def sdk() -> AsyncIterator[SdkFor]:
     yield make
     for c in clients:
         await c.close()
+
+
+@dataclass
+class StandIn:
+    server: TestServer
+    seen: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+
+StandInFor = Callable[..., Awaitable[StandIn]]
+
+
+@pytest.fixture
+async def stand_in() -> AsyncIterator[StandInFor]:
+    """`stand_in(answer)`: a server on loopback that records every request and
+    answers each with `answer(request, body)`."""
+    started: list[StandIn] = []
+
+    async def make(
+        answer: Callable[[web.Request, bytes], web.StreamResponse],
+    ) -> StandIn:
+        holder: list[StandIn] = []
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            body = await request.read()
+            holder[0].seen.append((request.path, body))
+            return answer(request, body)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        holder.append(StandIn(server))
+        started.append(holder[0])
+        return holder[0]
+
+    yield make
+    for s in started:
+        await s.server.close()

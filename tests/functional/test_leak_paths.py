@@ -9,8 +9,7 @@ and OpenAI.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -19,52 +18,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.functional.conftest import Fakes, RouterFor, fake_upstream
+from tests.functional.conftest import (
+    Fakes,
+    RouterFor,
+    StandInFor,
+    fake_upstream,
+)
 
 SSN = "078-05-1120"
 FRONTIER_KEY = "sk-test-frontier"
-
-
-@dataclass
-class StandIn:
-    server: TestServer
-    seen: list[tuple[str, bytes]] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return str(self.server.make_url("")).rstrip("/")
-
-
-StandInFor = Callable[..., Awaitable[StandIn]]
-
-
-@pytest.fixture
-async def stand_in() -> AsyncIterator[StandInFor]:
-    """`stand_in(answer)`: a server on loopback that records every request and
-    answers each with `answer(request, body)`."""
-    started: list[StandIn] = []
-
-    async def make(
-        answer: Callable[[web.Request, bytes], web.StreamResponse],
-    ) -> StandIn:
-        holder: list[StandIn] = []
-
-        async def handle(request: web.Request) -> web.StreamResponse:
-            body = await request.read()
-            holder[0].seen.append((request.path, body))
-            return answer(request, body)
-
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handle)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        holder.append(StandIn(server))
-        started.append(holder[0])
-        return holder[0]
-
-    yield make
-    for s in started:
-        await s.server.close()
 
 
 def ok(_request: web.Request, _body: bytes) -> web.Response:

@@ -56,7 +56,7 @@ async def test_health_and_ready(aiohttp_client: AiohttpClient) -> None:
     r = await client.get("/ready")
     body = await r.json()
     assert r.status == 200 and body["status"] == "ready" and body["routes"] == 3
-    assert body["disabled"] == {}
+    assert body["disabled"] == {} and body["circuits"] == {}
 
 
 async def test_ready_names_disabled_backends(

@@ -340,3 +340,62 @@ async def test_unhedged_dispatch_starts_no_task() -> None:
     s["l2"].open = counting  # type: ignore[method-assign]
     out = await go(decision("l1", "l2"), pool_of(s))
     assert out.hop.backend == "l2" and seen == [tasks_before]
+
+
+class StillClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def breaker_pool(s: dict[str, Stub], clock: StillClock) -> BackendPool:
+    return BackendPool(POLICY, s, LiveStats(clock=lambda: 0.0), clock=clock)
+
+
+async def test_open_circuit_is_skipped_like_a_failure_then_probed() -> None:
+    clock = StillClock()
+    s = stubs(l1="status")
+    pool = breaker_pool(s, clock)
+    for _ in range(5):  # the default: 5 consecutive failures open it
+        assert (await go(decision("l1", "c1"), pool)).hop.backend == "c1"
+    assert len(s["l1"].calls) == 5 and pool.open_circuits() == {"l1": "open"}
+    out = await go(decision("l1", "c1"), pool)
+    assert out.hop.backend == "c1" and len(s["l1"].calls) == 5
+    assert [a.kind for a in out.attempts] == ["circuit_open", None]
+    s["l1"].outcome = "ok"
+    clock.now += 10  # the cool-down
+    out = await go(decision("l1", "c1"), pool)
+    assert out.hop.backend == "l1" and pool.open_circuits() == {}
+
+
+async def test_open_local_circuit_makes_a_pinned_request_503_never_cloud() -> None:
+    clock = StillClock()
+    s = stubs(l1="connect")
+    pool = breaker_pool(s, clock)
+    for _ in range(5):
+        with pytest.raises(PrivacyPinned):
+            await go(decision("l1", pinned=True), pool)
+    with pytest.raises(PrivacyPinned, match="circuit open"):
+        await go(decision("l1", "c1", pinned=True), pool)
+    assert len(s["l1"].calls) == 5 and not s["c1"].calls
+
+
+async def test_cancelled_probe_releases_its_slot() -> None:
+    clock = StillClock()
+    s = stubs(l1="status")
+    pool = breaker_pool(s, clock)
+    for _ in range(5):
+        await go(decision("l1", "c1"), pool)
+    clock.now += 10
+    s["l1"].outcome, s["l1"].delay = "ok", 10.0
+    task = asyncio.ensure_future(go(decision("l1"), pool))
+    await asyncio.sleep(0.02)
+    assert pool.open_circuits() == {"l1": "half_open"}
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    s["l1"].delay = 0.0
+    assert (await go(decision("l1"), pool)).hop.backend == "l1"
+    assert pool.open_circuits() == {}

@@ -440,3 +440,31 @@ def test_bad_cost() -> None:
         load_policy_text(COSTED.replace("inputPer1M: 2.5", "inputPer1M: -1"))
     with pytest.raises(PolicyError, match=r"backends\.frontier\.cost\.outputPer1M"):
         load_policy_text(COSTED.replace(", outputPer1M: 10", ""))
+
+
+def test_circuit_block_compiles_and_is_checked() -> None:
+    text = """\
+backends:
+  b:
+    type: ollama
+    endpoint: "http://localhost:11434"
+    model: m
+    circuit: {failures: 2, failureRate: 0.25, window: 8, cooldownMs: 500,
+              maxCooldownMs: 4000, probes: 3}
+routes:
+  - default: b
+"""
+    c = load_policy_text(text).backends["b"].circuit
+    assert (c.failures, c.rate, c.window, c.probes) == (2, 0.25, 8, 3)
+    assert (c.cooldown_s, c.max_cooldown_s) == (0.5, 4.0)
+    for old, new, path in (
+        ("maxCooldownMs: 4000", "maxCooldownMs: 100", "maxCooldownMs"),
+        ("probes: 3", "probes: 0", "probes"),
+        ("window: 8", "windw: 8", "windw"),
+    ):
+        changed = text.replace(old, new)
+        with pytest.raises(PolicyError) as info:
+            load_policy_text(changed, "p.yaml")
+        (problem,) = info.value.problems
+        line = next(i for i, t in enumerate(changed.splitlines(), 1) if f"{path}:" in t)
+        assert (problem.line, problem.path) == (line, f"backends.b.circuit.{path}")
