@@ -80,7 +80,11 @@ async def _serve(
     t.stream = bool(typed.stream)
     raw: dict[str, Any] = orjson.loads(body)
     c = t.classification = classify(
-        typed, config=policy.classifier, sensitivity_hint=hint
+        typed,
+        body=body,
+        config=policy.classifier,
+        sensitivity_hint=hint,
+        unreadable=policy.privacy.unreadable,
     )
     d = t.decision = decide(
         c, policy, request.app[LIVE], model=typed.model, disabled=holder.disabled

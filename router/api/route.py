@@ -41,6 +41,7 @@ async def route(request: web.Request) -> web.Response:
             decoded,
             holder.current,
             request.app[LIVE],
+            body=body,
             sensitivity_hint=hint,
             disabled=holder.disabled,
         )
