@@ -61,7 +61,8 @@ int llr_key_bits(const char *key, Py_ssize_t n);
 int llr_is_text_type(const char *type, Py_ssize_t n);
 int llr_init_keys(void);
 
-/* body.c */
+/* body.c, normalize.c */
 PyObject *llr_read_body(PyObject *module, PyObject *body);
+PyObject *llr_normalize(PyObject *module, PyObject *text);
 
 #endif

@@ -395,6 +395,8 @@ static PyMethodDef native_methods[] = {
     {"read_body", llr_read_body, METH_O,
      "read_body(body: bytes) -> (text, unreadable)\n\n"
      "The sensitive texts of a JSON body (twin of body.read_body)."},
+    {"normalize", llr_normalize, METH_O,
+     "normalize(text: str) -> str\n\nTwin of normalize.normalize."},
     {"count_valid", (PyCFunction)(void (*)(void))llr_count_valid, METH_FASTCALL,
      "count_valid(kind: int, spans: list[str], limit: int) -> int\n\n"
      "How many spans pass the span-only check `kind`, counting to `limit`."},

@@ -6,7 +6,8 @@ The per-request work moves out of Python; what decides stays shared:
 1. `_native.gather` (C twin of `_reference.gather`) walks the Structs once:
    the task texts, the token estimate, the facts. `_native.read_body` (twin
    of `body.read_body`) walks the raw body bytes once for the sensitive
-   text; when it equals the task text, one scan serves both scopes.
+   text, which `_native.normalize` (twin of `normalize.normalize`)
+   normalises; when it equals the task text, one scan serves both scopes.
 2. One hyperscan scan per distinct scope text (bank.py) says which patterns
    match it at all and where the positioned ones' matches end. The `GATED`
    ones (digit-led `near` patterns of the sensitive groups, and those with a
@@ -263,6 +264,7 @@ def classify_with(
     """Classify one decoded request and its body with the given bank."""
     got = Gathered._make(_native.gather(request, isinstance(request, ChatRequest)))
     text, unread = _native.read_body(request_body(request, body))
+    text = _native.normalize(text)
     if text != got.task:
         sensitive = _Scope(bank, "sensitive", text)
         task = _Scope(bank, "task", got.task)

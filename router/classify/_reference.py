@@ -4,7 +4,7 @@ In: a decoded `ChatRequest` or `ResponsesRequest` and the body it was
 decoded from. Out: a `Classification`. Pure and deterministic; the patterns
 run through Python `re`, token counting and the Luhn check through
 `kernels`. Three stages: `gather` (task texts and facts of the request) and
-`body.read_body` (the sensitive text), `scan`
+`body.read_body` + `normalize.normalize` (the sensitive text), `scan`
 (pattern counts per scope), `assemble` (the dimensions). The compiled
 implementation (_compiled.py) has twins of the first two and shares
 `assemble`.
@@ -12,9 +12,10 @@ implementation (_compiled.py) has twins of the first two and shares
 Scopes (which text feeds which dimension):
 - sensitivity reads everything that would leave the machine: every string
   of the body except the structural ones (body.py says which), object keys
-  that carry data, decoded text files. What cannot be read (binary or
-  remote files, audio, images, a body that is not strict JSON) raises it
-  to the policy's `privacy.unreadable` level (`Unreadable`; a body: high), signal
+  that carry data, decoded text files; normalised (normalize.py) before it
+  is scanned. What cannot be read (binary or remote files, audio, images, a
+  body that is not strict JSON) raises it to the policy's
+  `privacy.unreadable` level (`Unreadable`; a body: high), signal
   `unreadable:file|audio|image|body`.
 - task and complexity markers read the conversation only: user and assistant
   turns, tool calls and tool results. System and developer messages and
@@ -52,6 +53,7 @@ import msgspec
 from router.classify import body as _body
 from router.classify.checks import CHECKS
 from router.classify.kernels import PY_KERNELS, Kernels
+from router.classify.normalize import normalize
 from router.classify.patterns import BANK, BY_NAME, RE_FLAGS, Pattern
 from router.classify.types import (
     LEVEL_RANK,
@@ -491,7 +493,7 @@ def classify(
         request,
         got,
         read.unreadable,
-        scan(read.text, SENSITIVE_GROUPS, kernels),
+        scan(normalize(read.text), SENSITIVE_GROUPS, kernels),
         scan(got.task, TASK_GROUPS, kernels),
         config=config,
         sensitivity_hint=sensitivity_hint,

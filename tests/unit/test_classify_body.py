@@ -173,3 +173,19 @@ def test_a_body_that_is_not_strict_json_is_high(classifier: Classify) -> None:
     assert (c.sensitivity, "unreadable:body" in c.signals) == ("high", True)
     deep = b'{"model": "auto", "messages": [], "x": ' + b"[" * 200 + b"]" * 200 + b"}"
     assert "unreadable:body" in classifier(decode_request(deep), body=deep).signals
+
+
+NORMALISED = [
+    "SSN 078\u201105\u20111120",
+    "SSN \uff10\uff17\uff18-\uff10\uff15-\uff11\uff11\uff12\uff10",
+    "SSN 078-05-11\u200b20",
+    "card 4111\u00a01111\u00a01111\u00a01111",
+    "SSN 078%2D05%2D1120",
+    "SSN 078%E2%80%9105%E2%80%911120",
+]
+
+
+@pytest.mark.parametrize("text", NORMALISED, ids=ascii)
+def test_normalised_before_scanning(text: str, classifier: Classify) -> None:
+    c = run(chat(messages=[{"role": "user", "content": text}]), classifier)
+    assert c.sensitivity == "high", c.signals

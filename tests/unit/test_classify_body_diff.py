@@ -1,7 +1,7 @@
-"""The C body read agrees with its reference on every input tried: arbitrary
-JSON bodies (hypothesis, derandomized; keys drawn from the walk's own key
-sets so every rule is hit), payloads of every kind, bytes that are not
-JSON.
+"""The C body read and normaliser agree with their references on every input
+tried: arbitrary JSON bodies (hypothesis, derandomized; keys drawn from the
+walk's own key sets so every rule is hit), payloads of every kind, bytes that
+are not JSON, and every code point through the normaliser.
 
 Skipped when the extension was not built.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import random
+import sys
 from typing import Any
 
 import msgspec
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.classify import body
+from router.classify import body, normalize
 
 native = pytest.importorskip("router.classify._native")
 
@@ -103,11 +104,6 @@ def test_edges(raw: bytes) -> None:
     same(raw)
 
 
-def test_bad_argument() -> None:
-    with pytest.raises(TypeError):
-        native.read_body("not bytes")  # type: ignore[arg-type]
-
-
 def test_seeded_payloads() -> None:
     rng = random.Random(1202)
     kinds = ["text/plain", "text/csv", "application/json", "", "image/png",
@@ -128,3 +124,34 @@ def test_seeded_payloads() -> None:
             {"metadata": {"file_data": text, "u": url}},
         ])  # fmt: skip
         same(msgspec.json.encode({"messages": [{"content": [part]}]}))
+
+
+def test_normalize_every_code_point() -> None:
+    """Each code point alone (between newlines: no run of combining marks to
+    reorder), so the C table is checked against unicodedata's categories; in
+    chunks (unicodedata grows its buffer linearly: slow on long texts under
+    the sanitizer's realloc)."""
+    points = [c for c in range(0x80, sys.maxunicode + 1) if not 0xD800 <= c < 0xE000]
+    for at in range(0, len(points), 2048):
+        chars = "\n".join(map(chr, points[at : at + 2048]))
+        assert native.normalize(chars) == normalize.normalize(chars), hex(points[at])
+    for c in range(0x80, sys.maxunicode + 1, 97):
+        if not 0xD800 <= c < 0xE000:
+            text = f"a{chr(c)}b%2d"
+            assert native.normalize(text) == normalize.normalize(text), hex(c)
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.text(ALPHABET + "%41%e2%80%91%ZZ%%", max_size=40) | st.text())
+def test_normalize_any_text(text: str) -> None:
+    assert native.normalize(text) == normalize.normalize(text)
+
+
+def test_normalize_returns_plain_ascii_as_is() -> None:
+    text = "plain ascii, no percent"
+    assert native.normalize(text) is text
+    assert normalize.normalize(text) is text
+    with pytest.raises(TypeError):
+        native.normalize(b"x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        native.read_body("not bytes")  # type: ignore[arg-type]
