@@ -331,7 +331,29 @@ array(Walk *w, int key, int data, int depth)
     }
 }
 
-/* One string member: `key` (in w->key) with `bits`. */
+/* The key at w->p: read in place when it is plain ASCII (most are), else
+ * unescaped into w->key. */
+static int
+key(Walk *w)
+{
+    const unsigned char *start = w->p + 1;
+    const unsigned char *p = skip_plain(start, w->end);
+    if (p < w->end && *p == '"') {
+        w->key_data = (const char *)start;
+        w->key_len = p - start;
+        w->p = p + 1;
+        return 0;
+    }
+    w->key.len = 0;
+    if (string(w, &w->key) < 0) {
+        return -1;
+    }
+    w->key_data = w->key.data;
+    w->key_len = w->key.len;
+    return 0;
+}
+
+/* One string member: the current key with `bits`. */
 static int
 string_member(Walk *w, int bits, int parent, int data, const Part *part,
               int *file_ref, int *image_type)
@@ -348,7 +370,7 @@ string_member(Walk *w, int bits, int parent, int data, const Part *part,
             return -1;
         }
         start = w->out.len;
-        if (keyed && (llr_buf_put(&w->out, w->key.data, w->key.len) < 0 ||
+        if (keyed && (llr_buf_put(&w->out, w->key_data, w->key_len) < 0 ||
                       llr_buf_put(&w->out, ": ", 2) < 0)) {
             return -1;
         }
@@ -381,7 +403,7 @@ string_member(Walk *w, int bits, int parent, int data, const Part *part,
             return -1;
         }
         start = w->out.len;
-        if (keyed && (llr_buf_put(&w->out, w->key.data, w->key.len) < 0 ||
+        if (keyed && (llr_buf_put(&w->out, w->key_data, w->key_len) < 0 ||
                       llr_buf_put(&w->out, ": ", 2) < 0)) {
             return -1;
         }
@@ -409,7 +431,7 @@ key_text(Walk *w)
         return -1;
     }
     Py_ssize_t start = w->out.len;
-    if (llr_buf_put(&w->out, w->key.data, w->key.len) < 0) {
+    if (llr_buf_put(&w->out, w->key_data, w->key_len) < 0) {
         return -1;
     }
     close_text(w, mark, start, NULL);
@@ -431,11 +453,10 @@ object(Walk *w, int parent, int data, int depth, const Part *part)
         if (w->p >= w->end || *w->p != '"') {
             return bad(w);
         }
-        w->key.len = 0;
-        if (string(w, &w->key) < 0) {
+        if (key(w) < 0) {
             return -1;
         }
-        int bits = llr_key_bits(w->key.data, w->key.len);
+        int bits = llr_key_bits(w->key_data, w->key_len);
         skip_ws(w);
         if (w->p >= w->end || *w->p != ':') {
             return bad(w);

@@ -30,7 +30,9 @@ void llr_put_utf8(Buf *b, Py_UCS4 c);
 typedef struct {
     const unsigned char *p, *end;
     Buf out;  /* the texts */
-    Buf key;  /* the current key, unescaped */
+    Buf key;  /* the current key, when it had to be unescaped */
+    const char *key_data; /* the current key: into the body or `key` */
+    Py_ssize_t key_len;
     Buf val;  /* a short value read before it is written */
     Buf raw;  /* decoded base64 */
     int flags;
