@@ -21,8 +21,9 @@ names: a field the API adds tomorrow is read by default.
   joined by a blank line.
 - Payloads: a `data:` URL with `;base64` and a `file_data` string in plain
   base64 are decoded; text (valid UTF-8 without C0 controls other than
-  tab, newlines, form feed) of a text-like or unknown media type is read;
-  images, audio and any other media are not (`IMAGE`, `AUDIO`, `FILE`). A
+  tab, line feed, vertical tab, form feed and carriage return) of a
+  text-like or unknown media type is read; images, audio and any other
+  media are not (`IMAGE`, `AUDIO`, `FILE`). A
   non-empty `image_url` is an image; a `file_id` or `file_url` is a file
   (an image when its object's `type` names one); `input_audio` is audio,
   and its base64 `data` is not read.
@@ -294,9 +295,7 @@ class _Walker:
         depth: int,
         part: tuple[int, int] | None,
     ) -> None:
-        if isinstance(value, list):
-            if depth >= MAX_DEPTH:
-                raise _Malformed("too deep")
+        if isinstance(value, list):  # the parser refused MAX_DEPTH deep ones
             if isinstance(value, _Object):
                 self.members(value, key, data, depth, part)
             else:
