@@ -70,6 +70,7 @@ bench: bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-lo
 # tests under it (libasan preloaded: the interpreter itself is not built with
 # it). Rebuilds the plain extension afterwards.
 SANITIZE_TESTS := tests/unit/test_native_diff.py tests/unit/test_classify_diff.py \
+	tests/unit/test_classify_body_diff.py \
 	tests/unit/test_classify_bank.py
 sanitize: $(VENV)/.test
 	LLR_SANITIZE=1 $(PY) setup.py --quiet build_ext --inplace --force

@@ -3,9 +3,9 @@
  *
  * Twin of router/classify/_reference.py `gather` (the specification): the
  * same walk over messages, parts, tool calls, tool definitions (tools.c) and
- * Responses input items, in the same order, so the joined texts are equal
- * strings. Returns (sensitive, task, tokens, items, flags, tool_names);
- * `task` is the same object as `sensitive` when every text is a task text.
+ * Responses input items, in the same order, so the joined task texts are
+ * equal strings and the token estimates equal. Returns (task, tokens, items,
+ * flags, tool_names); the sensitive text is read from the body (body.c).
  * Fields are read with llr_get (fields.c).
  */
 
@@ -26,7 +26,6 @@ FIELD(text);
 FIELD(refusal);
 FIELD(filename);
 FIELD(image_url);
-FIELD(url);
 FIELD(input_audio);
 FIELD(web_search_options);
 FIELD(instructions);
@@ -60,15 +59,8 @@ llr_add(Gathered *g, PyObject *text, int task, int counted)
                      Py_TYPE(text)->tp_name);
         return -1;
     }
-    if (PyList_Append(g->sensitive, text) < 0) {
+    if (task && PyList_Append(g->task, text) < 0) {
         return -1;
-    }
-    if (task) {
-        if (PyList_Append(g->task, text) < 0) {
-            return -1;
-        }
-    } else {
-        g->task_differs = 1;
     }
     if (counted) {
         long long n = llr_estimate_tokens(text);
@@ -93,7 +85,6 @@ add_field(Gathered *g, PyObject *obj, LlrField *f, int task)
     return rc;
 }
 
-static PyObject *s_data_prefix;
 static PyObject *s_separator;
 
 /* `text.startswith(prefix)` for a str `text`: 1, 0 or -1. */
@@ -101,32 +92,6 @@ int
 llr_starts_with(PyObject *text, PyObject *prefix)
 {
     return (int)PyUnicode_Tailmatch(text, prefix, 0, PY_SSIZE_T_MAX, -1);
-}
-
-/* The image branch of _Gathered.add_part; `image_url` is borrowed. */
-static int
-add_image(Gathered *g, PyObject *image_url)
-{
-    g->flags |= F_IMAGE;
-    PyObject *url = Py_NewRef(image_url);
-    if (url != Py_None && !PyUnicode_Check(url)) {
-        Py_SETREF(url, llr_get(url, &f_url));
-        if (url == NULL) {
-            return -1;
-        }
-    }
-    int rc = PyObject_IsTrue(url);
-    if (rc > 0) {
-        if (!PyUnicode_Check(url)) {
-            PyErr_SetString(PyExc_TypeError, "image URL is not a str");
-            rc = -1;
-        } else {
-            rc = llr_starts_with(url, s_data_prefix);
-            rc = rc < 0 ? -1 : rc ? 0 : llr_add(g, url, 0, 0);
-        }
-    }
-    Py_DECREF(url);
-    return rc < 0 ? -1 : 0;
 }
 
 /* _Gathered.add_part */
@@ -148,7 +113,7 @@ add_part(Gathered *g, PyObject *part, int task)
         rc = -1;
     } else if (image_url != Py_None || llr_str_is(type, "image_url") ||
                llr_str_is(type, "input_image")) {
-        rc = add_image(g, image_url);
+        g->flags |= F_IMAGE;
     }
     Py_XDECREF(image_url);
     PyObject *audio = rc < 0 ? NULL : llr_get(part, &f_input_audio);
@@ -349,12 +314,11 @@ init_strings(void)
     if (s_separator != NULL) {
         return 0;
     }
-    s_data_prefix = PyUnicode_InternFromString("data:");
     s_separator = PyUnicode_InternFromString("\n\n");
     return s_separator == NULL ? -1 : 0;
 }
 
-/* gather(request, chat) -> (sensitive, task, tokens, items, flags, names) */
+/* gather(request, chat) -> (task, tokens, items, flags, names) */
 PyObject *
 llr_gather(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -367,28 +331,22 @@ llr_gather(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (chat < 0 || init_strings() < 0) {
         return NULL;
     }
-    Gathered g = {PyList_New(0), PyList_New(0), PyList_New(0), 0, 0, 0, 0};
+    Gathered g = {PyList_New(0), PyList_New(0), 0, 0, 0};
     PyObject *result = NULL;
-    if (g.sensitive == NULL || g.task == NULL || g.tool_names == NULL) {
+    if (g.task == NULL || g.tool_names == NULL) {
         goto done;
     }
     if ((chat ? gather_chat : gather_responses)(&g, args[0]) < 0) {
         goto done;
     }
-    PyObject *sensitive = PyUnicode_Join(s_separator, g.sensitive);
-    PyObject *task = sensitive == NULL      ? NULL
-                     : g.task_differs ? PyUnicode_Join(s_separator, g.task)
-                                      : Py_NewRef(sensitive);
+    PyObject *task = PyUnicode_Join(s_separator, g.task);
     PyObject *names = task == NULL ? NULL : PyList_AsTuple(g.tool_names);
     if (names != NULL) {
-        result = Py_BuildValue("(NNLLlN)", sensitive, task, g.tokens,
-                               g.items, g.flags, names);
+        result = Py_BuildValue("(NLLlN)", task, g.tokens, g.items, g.flags, names);
     } else {
-        Py_XDECREF(sensitive);
         Py_XDECREF(task);
     }
 done:
-    Py_XDECREF(g.sensitive);
     Py_XDECREF(g.task);
     Py_XDECREF(g.tool_names);
     return result;

@@ -17,15 +17,13 @@ enum {
     F_WEB_SEARCH_OPTIONS = 16,
 };
 
-/* _reference._Gathered: two lists of texts, the tool names, the counts. */
+/* _reference._Gathered: the task texts, the tool names, the counts. */
 typedef struct {
-    PyObject *sensitive;
     PyObject *task;
     PyObject *tool_names;
     long long tokens;
     long long items;
     long flags;
-    int task_differs;
 } Gathered;
 
 #define FIELD(x) static LlrField f_##x = {#x, NULL, NULL, NULL}

@@ -12,6 +12,7 @@
  */
 
 #include "native.h"
+#include "body.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -388,9 +389,14 @@ static PyMethodDef native_methods[] = {
     {"luhn_ok", native_luhn_ok, METH_O,
      "luhn_ok(digits: str) -> bool\n\nLuhn check of 13..19 ASCII digits."},
     {"gather", (PyCFunction)(void (*)(void))llr_gather, METH_FASTCALL,
-     "gather(request, chat: bool) -> (sensitive, task, tokens, items, flags, "
-     "tool_names)\n\n"
-     "Texts and facts of a decoded request (twin of _reference.gather)."},
+     "gather(request, chat: bool) -> (task, tokens, items, flags, tool_names)"
+     "\n\nTask texts and facts of a decoded request (twin of "
+     "_reference.gather)."},
+    {"read_body", llr_read_body, METH_O,
+     "read_body(body: bytes) -> (text, unreadable)\n\n"
+     "The sensitive texts of a JSON body (twin of body.read_body)."},
+    {"normalize", llr_normalize, METH_O,
+     "normalize(text: str) -> str\n\nTwin of normalize.normalize."},
     {"count_valid", (PyCFunction)(void (*)(void))llr_count_valid, METH_FASTCALL,
      "count_valid(kind: int, spans: list[str], limit: int) -> int\n\n"
      "How many spans pass the span-only check `kind`, counting to `limit`."},
@@ -443,5 +449,6 @@ PyInit__native(void)
         ascii_class[c] = (signed char)char_class(c);
     }
     llr_init_cards();
+    llr_init_keys();
     return PyModuleDef_Init(&native_module);
 }

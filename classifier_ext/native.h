@@ -2,7 +2,10 @@
  * router.classify._native: declarations shared by the extension's sources.
  *
  * native.c   module, token estimate, Luhn
- * gather.c   texts and facts of a decoded request   (twin of _reference.gather)
+ * gather.c   task texts and facts of a decoded request  (twin of _reference.gather)
+ * body.c     sensitive texts of the raw body        (twin of body.read_body;
+ *            payload.c, keys.c and body.h are its parts)
+ * normalize.c the sensitive text normalised         (twin of normalize.normalize)
  * tools.c    the tool definitions part of it         (gather.h is shared)
  * fields.c   fast field reads for gather.c
  * spans.c    span-only validators                    (twins of checks.py)

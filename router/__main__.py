@@ -89,7 +89,8 @@ def _explain(policy_path: str | None, file: str) -> int:
         return 1
     from router.backends.pool import disabled_backends
 
-    out = explain(request, policy, disabled=disabled_backends(policy.backends))
+    disabled = disabled_backends(policy.backends)
+    out = explain(request, policy, body=body, disabled=disabled)
     sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2) + b"\n")
     return 0
 

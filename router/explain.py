@@ -43,10 +43,18 @@ def explain(
     policy: Policy,
     live: LiveView = HINTS_ONLY,
     *,
+    body: bytes | None = None,
     sensitivity_hint: str | None = None,
     disabled: Mapping[str, str] = EMPTY,
     remote: Mapping[str, Container[str]] = NONE_REMOTE,
 ) -> dict[str, Any]:
-    c = classify(request, config=policy.classifier, sensitivity_hint=sensitivity_hint)
+    """`body` is the raw body `request` was decoded from (classify reads it)."""
+    c = classify(
+        request,
+        body=body,
+        config=policy.classifier,
+        sensitivity_hint=sensitivity_hint,
+        unreadable=policy.privacy.unreadable,
+    )
     d = decide(c, policy, live, model=request.model, disabled=disabled, remote=remote)
     return explain_dict(c, d)

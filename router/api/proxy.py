@@ -112,7 +112,11 @@ async def _serve(
     hint = sensitivity_hint(request, typed)
     ctx.stream = bool(typed.stream)
     c = ctx.classification = classify(
-        typed, config=policy.classifier, sensitivity_hint=hint
+        typed,
+        body=body,
+        config=policy.classifier,
+        sensitivity_hint=hint,
+        unreadable=policy.privacy.unreadable,
     )
     d = ctx.decision = decide(
         c,

@@ -47,6 +47,7 @@ async def route(request: web.Request) -> web.Response:
             decoded,
             pool.policy,
             pool.live,
+            body=body,
             sensitivity_hint=hint,
             disabled=pool.disabled,
             remote=pool.remote,

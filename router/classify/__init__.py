@@ -19,13 +19,14 @@ from typing import Final, NamedTuple, Protocol
 
 from router.classify import _reference
 from router.classify.kernels import PY_KERNELS, Kernels
-from router.classify.types import Classification, ClassifierConfig
+from router.classify.types import Classification, ClassifierConfig, Unreadable
 from router.wire import ChatRequest, ResponsesRequest, decode_request
 
 __all__ = [
     "IMPLEMENTATION",
     "Classification",
     "ClassifierConfig",
+    "Unreadable",
     "classify",
     "classify_json",
 ]
@@ -41,8 +42,10 @@ class Classify(Protocol):
         self,
         request: ChatRequest | ResponsesRequest,
         *,
+        body: bytes | None = ...,
         config: ClassifierConfig = ...,
         sensitivity_hint: str | None = ...,
+        unreadable: Unreadable = ...,
     ) -> Classification: ...
 
 
@@ -87,11 +90,22 @@ KERNELS: Final = _SELECTED.kernels
 def classify(
     request: ChatRequest | ResponsesRequest,
     *,
+    body: bytes | None = None,
     config: ClassifierConfig = _reference.DEFAULT_CONFIG,
     sensitivity_hint: str | None = None,
+    unreadable: Unreadable = _reference.DEFAULT_UNREADABLE,
 ) -> Classification:
-    """Classify a decoded request with the selected implementation."""
-    return _SELECTED.classify(request, config=config, sensitivity_hint=sensitivity_hint)
+    """Classify a decoded request with the selected implementation. `body`
+    is the raw body it was decoded from: sensitivity reads every field of
+    it, the ones `router.wire` does not name too, so a caller that holds the
+    body passes it (without it the request's own encoding is read)."""
+    return _SELECTED.classify(
+        request,
+        body=body,
+        config=config,
+        sensitivity_hint=sensitivity_hint,
+        unreadable=unreadable,
+    )
 
 
 def classify_json(
@@ -99,9 +113,14 @@ def classify_json(
     *,
     config: ClassifierConfig = _reference.DEFAULT_CONFIG,
     sensitivity_hint: str | None = None,
+    unreadable: Unreadable = _reference.DEFAULT_UNREADABLE,
 ) -> Classification:
     """Decode a chat or responses body (`router.wire.decode_request`, which
     raises msgspec's errors on bad input), then classify it."""
     return _SELECTED.classify(
-        decode_request(body), config=config, sensitivity_hint=sensitivity_hint
+        decode_request(body),
+        body=body,
+        config=config,
+        sensitivity_hint=sensitivity_hint,
+        unreadable=unreadable,
     )

@@ -4,7 +4,10 @@
 The per-request work moves out of Python; what decides stays shared:
 
 1. `_native.gather` (C twin of `_reference.gather`) walks the Structs once:
-   both scopes' texts, the token estimate, the facts.
+   the task texts, the token estimate, the facts. `_native.read_body` (twin
+   of `body.read_body`) walks the raw body bytes once for the sensitive
+   text, which `_native.normalize` (twin of `normalize.normalize`)
+   normalises; when it equals the task text, one scan serves both scopes.
 2. One hyperscan scan per distinct scope text (bank.py) says which patterns
    match it at all and where the positioned ones' matches end. The `GATED`
    ones (digit-led `near` patterns of the sensitive groups, and those with a
@@ -33,11 +36,13 @@ from typing import Any, Final, NamedTuple
 from router.classify import _native
 from router.classify._reference import (
     DEFAULT_CONFIG,
+    DEFAULT_UNREADABLE,
     SENSITIVE_GROUPS,
     TASK_GROUPS,
     Gathered,
     _near,
     assemble,
+    request_body,
 )
 from router.classify.bank import (
     CARD_GROUPS,
@@ -54,7 +59,7 @@ from router.classify.checks import CHECKS
 from router.classify.kernels import Kernels
 from router.classify.located import Matches
 from router.classify.patterns import BANK, RE_FLAGS, Pattern
-from router.classify.types import Classification, ClassifierConfig
+from router.classify.types import Classification, ClassifierConfig, Unreadable
 from router.wire import ChatRequest, ResponsesRequest
 
 # The span-only checks of checks.py, by their index in the C `count_valid`.
@@ -251,23 +256,29 @@ def classify_with(
     bank: Bank,
     request: ChatRequest | ResponsesRequest,
     *,
+    body: bytes | None = None,
     config: ClassifierConfig = DEFAULT_CONFIG,
     sensitivity_hint: str | None = None,
+    unreadable: Unreadable = DEFAULT_UNREADABLE,
 ) -> Classification:
-    """Classify one decoded request with the given bank."""
+    """Classify one decoded request and its body with the given bank."""
     got = Gathered._make(_native.gather(request, isinstance(request, ChatRequest)))
-    if got.task is not got.sensitive:
-        sensitive = _Scope(bank, "sensitive", got.sensitive)
+    text, unread = _native.read_body(request_body(request, body))
+    text = _native.normalize(text)
+    if text != got.task:
+        sensitive = _Scope(bank, "sensitive", text)
         task = _Scope(bank, "task", got.task)
     else:
-        sensitive = task = _Scope(bank, "all", got.sensitive)
+        sensitive = task = _Scope(bank, "all", text)
     return assemble(
         request,
         got,
+        unread,
         _counts(sensitive, SENSITIVE_ORDER),
         _counts(task, TASK_ORDER),
         config=config,
         sensitivity_hint=sensitivity_hint,
+        unreadable=unreadable,
     )
 
 
@@ -282,11 +293,18 @@ class Compiled:
         self,
         request: ChatRequest | ResponsesRequest,
         *,
+        body: bytes | None = None,
         config: ClassifierConfig = DEFAULT_CONFIG,
         sensitivity_hint: str | None = None,
+        unreadable: Unreadable = DEFAULT_UNREADABLE,
     ) -> Classification:
         return classify_with(
-            self.bank, request, config=config, sensitivity_hint=sensitivity_hint
+            self.bank,
+            request,
+            body=body,
+            config=config,
+            sensitivity_hint=sensitivity_hint,
+            unreadable=unreadable,
         )
 
 

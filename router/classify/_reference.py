@@ -1,35 +1,41 @@
 """Classifier stage, reference implementation: the specification of classify.
 
-In: a decoded `ChatRequest` or `ResponsesRequest`. Out: a `Classification`.
-Pure and deterministic; the patterns run through Python `re`, token counting
-and the Luhn check through `kernels`. Three stages: `gather` (texts and
-facts), `scan` (pattern counts per scope), `assemble` (the dimensions). The
-compiled implementation (_compiled.py) has twins of the first two and shares
+In: a decoded `ChatRequest` or `ResponsesRequest` and the body it was
+decoded from. Out: a `Classification`. Pure and deterministic; the patterns
+run through Python `re`, token counting and the Luhn check through
+`kernels`. Three stages: `gather` (task texts and facts of the request) and
+`body.read_body` + `normalize.normalize` (the sensitive text), `scan`
+(pattern counts per scope), `assemble` (the dimensions). The compiled
+implementation (_compiled.py) has twins of the first two and shares
 `assemble`.
 
 Scopes (which text feeds which dimension):
-- sensitivity reads everything that would leave the machine: every message of
-  every role, every text-bearing part (text, refusal, file names), tool-call
-  arguments (and legacy `function_call`), tool results, tool definitions
-  (descriptions and parameter schemas), Responses `instructions` and `input`
-  items, and plain image URLs (query strings can carry tokens). Base64
-  payloads (`data:` URLs, `file_data`, audio) are not scanned.
+- sensitivity reads everything that would leave the machine: every string
+  of the body except the structural ones (body.py says which), object keys
+  that carry data, decoded text files; normalised (normalize.py) before it
+  is scanned. What cannot be read (binary or remote files, audio, images, a
+  body that is not strict JSON) raises it to the policy's
+  `privacy.unreadable` level (`Unreadable`; a body: high), signal
+  `unreadable:file|audio|image|body`.
 - task and complexity markers read the conversation only: user and assistant
   turns, tool calls and tool results. System and developer messages and
   Responses `instructions` are left out on purpose: long boilerplate system
   prompts ("answer in Markdown with code fences") would otherwise make every
   request look like code or reasoning.
-- tokens: every text above except image URLs, plus `MESSAGE_OVERHEAD` per
-  message or input item and per tool definition. Images and audio add
-  nothing.
+- tokens: the texts of the request the router decodes (every message and
+  part text, refusals and file names, tool calls and their names, tool
+  results, tool definitions with their parameter schemas, Responses
+  `instructions` and input items), plus `MESSAGE_OVERHEAD` per message or
+  input item and per tool definition. Images and audio add nothing.
 
 Decisions: task is vision (an image part) > code (any `code:` signal) >
 web_search (a search tool, `web_search_options`, or a `time:` signal) >
 general. Complexity counts reasoning markers as distinct `reasoning:` signals
 and code blocks as fence lines / 2 (rounded up), then applies the
 `ClassifierConfig` thresholds. Sensitivity is the highest group that fired,
-raised (never lowered) by a valid `metadata.sensitivity` or header hint.
-Family comes from the model name, else from the task.
+raised (never lowered) by what could not be read and by a valid
+`metadata.sensitivity` or header hint. Family comes from the model name,
+else from the task.
 """
 
 from __future__ import annotations
@@ -42,8 +48,12 @@ from functools import lru_cache
 from operator import methodcaller
 from typing import Any, Final, NamedTuple
 
+import msgspec
+
+from router.classify import body as _body
 from router.classify.checks import CHECKS
 from router.classify.kernels import PY_KERNELS, Kernels
+from router.classify.normalize import normalize
 from router.classify.patterns import BANK, BY_NAME, RE_FLAGS, Pattern
 from router.classify.types import (
     LEVEL_RANK,
@@ -54,11 +64,13 @@ from router.classify.types import (
     Level,
     Modality,
     Task,
+    Unreadable,
 )
 from router.wire import ChatRequest, ContentPart, ResponsesRequest, Tool
 
 MESSAGE_OVERHEAD: Final = 4
 DEFAULT_CONFIG: Final = ClassifierConfig()
+DEFAULT_UNREADABLE: Final = Unreadable()
 FENCE: Final = "code_fence"
 _NOT_TASK_ROLES: Final = frozenset({"system", "developer"})
 _SEPARATOR: Final = "\n\n"
@@ -76,15 +88,14 @@ WEB_SEARCH_OPTIONS: Final = 16
 
 
 class Gathered(NamedTuple):
-    """What classification reads from a request besides its patterns.
+    """What classification reads from a decoded request besides the body.
 
-    `sensitive` and `task` are the texts of the two scopes, joined by a blank
-    line; `tokens` the estimate of the counted texts, before the per-item
-    overhead; `items` the messages, input items and tool definitions;
-    `flags` the facts above. The C twin returns the same fields as a tuple.
+    `task` is the text of the task scope, joined by a blank line; `tokens`
+    the estimate of the counted texts, before the per-item overhead; `items`
+    the messages, input items and tool definitions; `flags` the facts above.
+    The C twin returns the same fields as a tuple.
     """
 
-    sensitive: str
     task: str
     tokens: int
     items: int
@@ -94,9 +105,8 @@ class Gathered(NamedTuple):
 
 @dataclass
 class _Gathered:
-    """Texts of one request, sorted by scope, plus structural facts."""
+    """Task texts of one request, the texts counted, structural facts."""
 
-    sensitive: list[str] = field(default_factory=list)
     task: list[str] = field(default_factory=list)
     counted: list[str] = field(default_factory=list)
     items: int = 0
@@ -106,7 +116,6 @@ class _Gathered:
     def add(self, text: str | None, *, task: bool, counted: bool = True) -> None:
         if not text:
             return
-        self.sensitive.append(text)
         if task:
             self.task.append(text)
         if counted:
@@ -118,10 +127,6 @@ class _Gathered:
         self.add(part.filename, task=False)
         if part.image_url is not None or part.type in ("image_url", "input_image"):
             self.flags |= IMAGE
-            url = part.image_url
-            url = url.url if url is not None and not isinstance(url, str) else url
-            if url and not url.startswith("data:"):
-                self.add(url, task=False, counted=False)
         if part.input_audio is not None or part.type == "input_audio":
             self.flags |= AUDIO
 
@@ -381,7 +386,6 @@ def gather(
     else:
         _gather_responses(request, got)
     return Gathered(
-        sensitive=_SEPARATOR.join(got.sensitive),
         task=_SEPARATOR.join(got.task),
         tokens=sum(kernels.estimate_tokens(t) for t in got.counted),
         items=got.items,
@@ -390,19 +394,39 @@ def gather(
     )
 
 
+def _unread_level(found: int, unreadable: Unreadable, signals: set[str]) -> Level:
+    """The level what could not be read raises sensitivity to."""
+    level: Level = "low"
+    for bit, kind, at in (
+        (_body.FILE, "file", unreadable.files),
+        (_body.AUDIO, "audio", unreadable.audio),
+        (_body.IMAGE, "image", unreadable.images),
+        (_body.BODY, "body", "high"),
+    ):
+        if found & bit:
+            signals.add(f"unreadable:{kind}")
+            if LEVEL_RANK[at] > LEVEL_RANK[level]:
+                level = at
+    return level
+
+
 def assemble(
     request: ChatRequest | ResponsesRequest,
     got: Gathered,
+    unread: int,
     sensitive_counts: dict[str, int],
     task_counts: dict[str, int],
     *,
     config: ClassifierConfig,
     sensitivity_hint: str | None,
+    unreadable: Unreadable,
 ) -> Classification:
-    """The classification from the gathered facts and the pattern counts of
-    both scopes (`scan` of the sensitive and of the task text)."""
+    """The classification from the gathered facts, the unreadable bits of
+    the body (`body.read_body`) and the pattern counts of both scopes
+    (`scan` of the sensitive and of the task text)."""
     sensitive = _fired(sensitive_counts)
     signals = {p.signal for p in [*sensitive, *_fired(task_counts)]}
+    floor = _unread_level(unread, unreadable, signals) if unread else "low"
     for name in got.tool_names:
         signals.update(p.signal for p, rx in _TOOL_RX if rx.search(name))
     if got.flags & CODE_TOOL:
@@ -413,6 +437,8 @@ def assemble(
         signals.add("task:web_search_options")
 
     sensitivity = _sensitivity(sensitive, request, sensitivity_hint, signals)
+    if LEVEL_RANK[floor] > LEVEL_RANK[sensitivity]:
+        sensitivity = floor
     task = _task(got.flags, signals)
     modality: Modality = "text"
     if got.flags & AUDIO:
@@ -438,20 +464,38 @@ def assemble(
     )
 
 
+def request_body(request: ChatRequest | ResponsesRequest, body: bytes | None) -> bytes:
+    """The body to read: the one the request came as, else its own encoding
+    (a request built in code has no other; one that holds a lone surrogate
+    has none, and reads as a body that is not JSON)."""
+    if body is not None:
+        return body
+    try:
+        return msgspec.json.encode(request)
+    except UnicodeEncodeError:
+        return b""
+
+
 def classify(
     request: ChatRequest | ResponsesRequest,
     *,
+    body: bytes | None = None,
     config: ClassifierConfig = DEFAULT_CONFIG,
     sensitivity_hint: str | None = None,
+    unreadable: Unreadable = DEFAULT_UNREADABLE,
     kernels: Kernels = PY_KERNELS,
 ) -> Classification:
-    """Classify one decoded request (see the module docstring for scopes)."""
+    """Classify one decoded request and the body it was decoded from (see
+    the module docstring for scopes)."""
     got = gather(request, kernels)
+    read = _body.read_body(request_body(request, body))
     return assemble(
         request,
         got,
-        scan(got.sensitive, SENSITIVE_GROUPS, kernels),
+        read.unreadable,
+        scan(normalize(read.text), SENSITIVE_GROUPS, kernels),
         scan(got.task, TASK_GROUPS, kernels),
         config=config,
         sensitivity_hint=sensitivity_hint,
+        unreadable=unreadable,
     )

@@ -58,3 +58,19 @@ class ClassifierConfig(
     high_markers: int = 3
     medium_code_blocks: int = 2
     high_code_blocks: int = 5
+
+
+class Unreadable(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+):
+    """The sensitivity of content the classifier cannot read (the policy's
+    `privacy.unreadable`): binary or remote files, audio, images. A request
+    holding such content is at least this sensitive (signal
+    `unreadable:file|audio|image`)."""
+
+    files: Level = "high"
+    audio: Level = "high"
+    images: Level = "low"

@@ -44,7 +44,7 @@ def compile_policy(raw: RawPolicy, source: str) -> Policy:
     return Policy(
         backends={name: _backend(name, b) for name, b in raw.backends.items()},
         routes=tuple(_route(i, r) for i, r in enumerate(raw.routes)),
-        privacy=Privacy(pin=raw.privacy.pin),
+        privacy=Privacy(pin=raw.privacy.pin, unreadable=raw.privacy.unreadable),
         ab=AB(
             enabled=raw.ab.enabled,
             sample_rate=raw.ab.sample_rate,

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from router.classify.types import ClassifierConfig, Level
+from router.classify.types import ClassifierConfig, Level, Unreadable
 
 BackendType = Literal["ollama", "openai", "sarmalink"]
 
@@ -97,6 +97,8 @@ class Route(msgspec.Struct, frozen=True, kw_only=True):
 
 class Privacy(msgspec.Struct, frozen=True, kw_only=True):
     pin: Level = "high"
+    # What classify raises a request holding unreadable content to.
+    unreadable: Unreadable = Unreadable()
 
 
 class AB(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,7 +12,14 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from router.classify.types import ClassifierConfig, Family, Level, Modality, Task
+from router.classify.types import (
+    ClassifierConfig,
+    Family,
+    Level,
+    Modality,
+    Task,
+    Unreadable,
+)
 from router.policy.model import (
     DEFAULT_P50_MS,
     DEFAULT_TIMEOUT_MS,
@@ -117,9 +124,11 @@ class RawRoute(_Raw, frozen=True):
 
 
 class RawPrivacy(_Raw, frozen=True):
-    """`privacy`: requests at or above `pin` never leave the machine."""
+    """`privacy`: requests at or above `pin` never leave the machine;
+    `unreadable` says how sensitive content the classifier cannot read is."""
 
     pin: Level = "high"
+    unreadable: Unreadable = Unreadable()
 
 
 class RawAB(_Raw, frozen=True):

@@ -284,3 +284,22 @@ async def test_client_disconnect_cancels_upstream(
     while upstream.server.connections and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.02)
     assert upstream.server.connections == []
+
+
+async def test_a_secret_in_a_field_the_router_does_not_name_stays_local(
+    fakes: Fakes, router_for: RouterFor, sdk: SdkFor
+) -> None:
+    """The proxy classifies the raw body: an SSN only in `user` and `stop`
+    (fields router.wire does not name) pins the request; with no local
+    backend on the route it is a 503, and the cloud backend receives
+    nothing."""
+    c = await client(fakes, router_for, sdk, routes="  - default: sarmalink\n")
+    with pytest.raises(openai.APIStatusError) as info:
+        await c.chat.completions.create(
+            model="auto",
+            messages=[{"role": "user", "content": "book a table for two"}],
+            user="ssn 078-05-1120",
+            stop=["078-05-1120"],
+        )
+    assert info.value.status_code == 503
+    assert fakes.sarmalink.requests == [] and fakes.frontier.requests == []

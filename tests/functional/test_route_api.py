@@ -345,3 +345,39 @@ async def test_store_off(aiohttp_client: AiohttpClient) -> None:
     assert r.status == 503
     assert_openai_error(await r.json(), "service_unavailable")
     assert not list(Path.cwd().glob("*.db"))
+
+
+SSN = "078-05-1120"
+UNNAMED_FIELDS = {
+    "user": chat("hi", user=f"ssn {SSN}"),
+    "metadata key": chat("hi", metadata={f"SSN {SSN}": "x"}),
+    "mcp headers": {
+        "model": "auto",
+        "input": "hi",
+        "tools": [{"type": "mcp", "server_label": "m", "headers": {"x": SSN}}],
+    },
+    "a pdf": {
+        "model": "auto",
+        "input": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_file", "file_data": "data:application/pdf;base64,"}
+                ],
+            }
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNNAMED_FIELDS))
+async def test_route_reads_the_whole_body(
+    aiohttp_client: AiohttpClient, name: str
+) -> None:
+    """The handler hands classify the raw body: fields the typed view does
+    not name, and files it cannot read, pin the request."""
+    client = await make_client(aiohttp_client)
+    r = await client.post("/v1/route", json=UNNAMED_FIELDS[name])
+    out = await r.json()
+    assert out["classification"]["sensitivity"] == "high"
+    assert out["decision"]["pinned"] is True

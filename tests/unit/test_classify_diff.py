@@ -1,13 +1,16 @@
 """The compiled classifier returns the reference's `Classification`, signals
 included, on every input tried: random Unicode (hypothesis, derandomized),
-seeded random conversations of both API shapes, the shared vectors and
-adversarial 200 KB inputs. The gathered texts and facts are compared too.
+seeded random conversations of both API shapes with arbitrary extra JSON
+fields and payloads (classified with their raw bodies), the shared vectors
+and adversarial 200 KB inputs. The gathered texts and facts are compared
+too (the body read and the normaliser alone: test_classify_body_diff.py).
 
 Skipped when the extension or hyperscan is not available.
 """
 
 from __future__ import annotations
 
+import base64
 import random
 from pathlib import Path
 from typing import Any
@@ -17,8 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.classify import REFERENCE, ClassifierConfig, Classify, _reference
-from router.wire import ChatMessage, ChatRequest, ResponsesRequest
+from router.classify import (
+    REFERENCE,
+    ClassifierConfig,
+    Classify,
+    Unreadable,
+    _reference,
+)
+from router.wire import ChatMessage, ChatRequest, ResponsesRequest, decode_request
 from tests.conftest import compiled
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
@@ -59,23 +68,31 @@ def c_classify() -> Classify:
 
 
 def assert_same(
-    request: ChatRequest | ResponsesRequest, c_classify: Classify, *, big: bool = False
+    request: ChatRequest | ResponsesRequest,
+    c_classify: Classify,
+    *,
+    big: bool = False,
+    body: bytes | None = None,
 ) -> None:
     """Same gathered facts, same classification; small requests also under a
-    sensitivity hint and a low-threshold config."""
+    sensitivity hint, a low-threshold config and other unreadable levels."""
     from router.classify import _native
 
     chat = isinstance(request, ChatRequest)
     assert tuple(_reference.gather(request)) == _native.gather(request, chat)
-    assert c_classify(request) == REFERENCE.classify(request), request
+    want = REFERENCE.classify(request, body=body)
+    assert c_classify(request, body=body) == want, request
     if big:
         return
     hint = HINTS[len(repr(request)) % len(HINTS)]
-    want = REFERENCE.classify(request, sensitivity_hint=hint)
-    assert c_classify(request, sensitivity_hint=hint) == want
+    want = REFERENCE.classify(request, body=body, sensitivity_hint=hint)
+    assert c_classify(request, body=body, sensitivity_hint=hint) == want
     config = ClassifierConfig(medium_tokens=5, high_markers=1, medium_code_blocks=1)
-    want = REFERENCE.classify(request, config=config)
-    assert c_classify(request, config=config) == want
+    want = REFERENCE.classify(request, body=body, config=config)
+    assert c_classify(request, body=body, config=config) == want
+    levels = Unreadable(files="medium", audio="low", images="high")
+    want = REFERENCE.classify(request, body=body, unreadable=levels)
+    assert c_classify(request, body=body, unreadable=levels) == want
 
 
 def user(text: str) -> ChatRequest:
@@ -98,7 +115,7 @@ def random_parts(rng: random.Random, image_type: str, text_type: str) -> Any:
         return random_text(rng, rng.randint(0, 200))
     parts: list[dict[str, Any]] = []
     for _ in range(rng.randint(0, 3)):
-        kind = rng.randrange(5)
+        kind = rng.randrange(6)
         if kind == 0:
             parts.append({"type": text_type, "text": random_text(rng, 80)})
         elif kind == 1:
@@ -109,9 +126,39 @@ def random_parts(rng: random.Random, image_type: str, text_type: str) -> Any:
             parts.append({"type": "input_audio", "input_audio": {"data": "AAAA"}})
         elif kind == 3:
             parts.append({"type": "refusal", "refusal": random_text(rng, 40)})
-        else:
+        elif kind == 4:
             parts.append({"type": "file", "filename": random_text(rng, 20)})
+        else:
+            parts.append(random_file(rng))
     return parts
+
+
+def random_file(rng: random.Random) -> dict[str, Any]:
+    """A file part: inline text or binary, sniffed or typed, or remote."""
+    data = random_text(rng, 30).encode() if rng.random() < 0.6 else b"%PDF\x00\x01"
+    encoded = base64.b64encode(data).decode()
+    kind = rng.choice(["text/plain", "text/csv", "application/pdf", ""])
+    file_data = rng.choice([encoded, f"data:{kind};base64,{encoded}"])
+    return rng.choice([
+        {"type": "file", "file": {"filename": "f.txt", "file_data": file_data}},
+        {"type": "input_file", "file_data": file_data},
+        {"type": "input_file", "file_id": "file-1"},
+        {"type": "input_image", "file_id": "file-2"},
+    ])  # fmt: skip
+
+
+def random_extra(rng: random.Random) -> dict[str, Any]:
+    """Fields the typed view does not name: read by sensitivity only."""
+    pool = {
+        "user": lambda: random_text(rng, 20),
+        "stop": lambda: [random_text(rng, 10) for _ in range(rng.randint(0, 2))],
+        "metadata": lambda: {random_text(rng, 6): random_text(rng, 12)},
+        "prediction": lambda: {"type": "content", "content": random_text(rng, 30)},
+        "temperature": lambda: rng.random(),
+        "anything": lambda: random_params(rng),
+    }
+    keys = rng.sample(sorted(pool), rng.randint(0, 3))
+    return {k: pool[k]() for k in keys}
 
 
 def random_params(rng: random.Random, depth: int = 0) -> Any:
@@ -163,6 +210,7 @@ def random_chat(rng: random.Random) -> dict[str, Any]:
         body["functions"] = [{"name": "h", "parameters": random_params(rng)}]
     if rng.random() < 0.1:
         body["web_search_options"] = {}
+    body.update(random_extra(rng))
     if rng.random() < 0.2:
         body["metadata"] = {"sensitivity": rng.choice(["medium", "high", 3])}
     return body
@@ -190,6 +238,7 @@ def random_responses(rng: random.Random) -> dict[str, Any]:
         body["instructions"] = random_text(rng, 80)
     if rng.random() < 0.3:
         body["tools"] = [random_tool(rng, nested=False)]
+    body.update(random_extra(rng))
     return body
 
 
@@ -209,8 +258,8 @@ def test_seeded_conversations(c_classify: Classify) -> None:
     rng = random.Random(20261125)
     for _ in range(300):
         body = random_chat(rng) if rng.random() < 0.6 else random_responses(rng)
-        shape = ChatRequest if "messages" in body else ResponsesRequest
-        assert_same(msgspec.convert(body, shape), c_classify)
+        raw = msgspec.json.encode(body)
+        assert_same(decode_request(raw), c_classify, body=raw)
 
 
 def test_surrogates_and_wide_text(c_classify: Classify) -> None:

@@ -3,6 +3,7 @@ sensitive value can hide in either request shape pins the request."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import msgspec
@@ -165,13 +166,28 @@ def test_data_url_payloads_are_not_scanned(classifier: Classify) -> None:
     assert c.task == "vision"
 
 
-def test_responses_data_url_and_file_data_are_not_scanned(classifier: Classify) -> None:
+def test_responses_image_data_url_is_not_scanned(classifier: Classify) -> None:
     request = responses(
         [{"role": "user", "content": [
-            {"type": "input_image", "image_url": f"data:image/png;base64,{SSN}"},
-            {"type": "input_file", "filename": "scan.pdf", "file_data": SSN}]}]
+            {"type": "input_image", "image_url": f"data:image/png;base64,{SSN}"}]}]
     )  # fmt: skip
-    assert classifier(request).sensitivity == "low"
+    c = classifier(request)
+    assert c.sensitivity == "low"
+    assert "unreadable:image" in c.signals
+    assert "pii:ssn" not in c.signals
+
+
+def test_responses_binary_file_data_is_unreadable(classifier: Classify) -> None:
+    pdf = base64.b64encode(b"%PDF-1.7\n\x00\x01\x02" + SSN.encode()).decode()
+    request = responses(
+        [{"role": "user", "content": [
+            {"type": "input_file", "filename": "scan.pdf",
+             "file_data": f"data:application/pdf;base64,{pdf}"}]}]
+    )  # fmt: skip
+    c = classifier(request)
+    assert c.sensitivity == "high"
+    assert "unreadable:file" in c.signals
+    assert "pii:ssn" not in c.signals
 
 
 def test_sensitive_system_prompt_does_not_make_the_task_code(

@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from router.classify.types import ClassifierConfig
+from router.classify.types import ClassifierConfig, Unreadable
 from router.errors import PolicyError, Problem
 from router.policy import Policy, check_policy, load_policy, load_policy_text
 from router.policy.model import DEFAULT_P50_MS, DEFAULT_TIMEOUT_MS, Match
@@ -130,6 +130,7 @@ def test_example_documents_every_key() -> None:
         *("complexity", "sensitivity", "modality", "family", "tokens", "gt"),
         *("gte", "lt", "lte", "backend", "default", "fallback", "latencyBudgetMs"),
         *("reason", "name", "privacy", "pin", "ab", "enabled", "sampleRate"),
+        *("unreadable", "files", "audio", "images"),
         *("minSamples", "maxConcurrent", "candidates", "classifier"),
         *("options", "keepAlive", "cost", "inputPer1M", "outputPer1M", "baseline"),
         *(f.encode_name for f in msgspec.structs.fields(ClassifierConfig)),
@@ -171,6 +172,9 @@ def test_every_key_compiles() -> None:
     assert mini.reason == "model=gpt-4o-mini, tokens<=10"
     assert (rest.name, rest.backend, rest.fallbacks) == ("rest", "box", ())
     assert policy.privacy.pin == "medium"
+    assert policy.privacy.unreadable == Unreadable(
+        files="medium", audio="low", images="high"
+    )
     assert policy.ab.enabled is True
     assert (policy.ab.sample_rate, policy.ab.min_samples) == (1.0, 50)
     assert policy.ab.max_concurrent == 2
@@ -203,6 +207,9 @@ def test_defaults() -> None:
     assert backend.local is True
     assert backend.api_key_env is None
     assert policy.privacy.pin == "high"
+    assert policy.privacy.unreadable == Unreadable(
+        files="high", audio="high", images="low"
+    )
     assert policy.ab.enabled is False
     assert policy.ab.sample_rate == 0.0
     assert policy.ab.candidates == {}

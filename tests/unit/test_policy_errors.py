@@ -151,6 +151,24 @@ def test_unknown_keys_each_at_its_own_line() -> None:
     )
 
 
+def test_privacy_unreadable_is_checked() -> None:
+    text = routes("- default: local\n") + textwrap.dedent("""\
+        privacy:
+          unreadable:
+            files: none
+            video: high
+        """)
+    assert problems(text) == [
+        "p.yaml:8:12: privacy.unreadable.files: invalid value 'none'; "
+        "expected one of: low, medium, high",
+        "p.yaml:9:5: privacy.unreadable.video: unknown key 'video'; "
+        "expected one of: files, audio, images",
+    ]
+    assert where(routes("- default: local\n") + "privacy: {unreadable: low}\n") == [
+        (6, 23, "privacy.unreadable")
+    ]
+
+
 def test_unknown_key_in_tokens() -> None:
     assert where(
         routes("- {match: {tokens: {over: 5}}, backend: local}\n- default: local")

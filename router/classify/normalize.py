@@ -1,0 +1,65 @@
+"""Classifier stage, normalising the sensitive text before it is scanned
+(`normalize`, the reference; the C twin is `_native.normalize`, equal on
+every input).
+
+A text that is all ASCII without a `%` is returned as it is (the fast
+check). Otherwise, when it is not all ASCII, it is folded: NFKC (full-width
+and other compatibility digits and letters become ASCII), then format
+characters (Unicode Cf: zero-width spaces and joiners, soft hyphens, bidi
+marks) are removed, every dash (Pd, and the minus signs in `MINUS`) becomes
+`-` and every space separator (Zs, the non-breaking ones included) a space.
+Then, when it holds a `%`, each run of percent-encoded bytes (`%2D%41`)
+that is valid UTF-8 is decoded, and a result that is not all ASCII is
+folded again. So 078-05-1120 written with U+2011, full-width digits, a zero-width
+space inside a number, a non-breaking space between card groups and
+`078%2D05%2D1120` all read as the ASCII the patterns look for.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+# Minus signs that are not Pd: U+02D7 modifier minus, U+2043 hyphen bullet,
+# U+2212 minus sign.
+MINUS: Final = frozenset("\u02d7\u2043\u2212")
+_RUN: Final = re.compile("(?:%[0-9A-Fa-f]{2})+")
+
+
+def _char(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ""
+    if category == "Pd" or ch in MINUS:
+        return "-"
+    if category == "Zs":
+        return " "
+    return ch
+
+
+def fold(text: str) -> str:
+    """NFKC, then format characters removed, dashes and spaces unified."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch if ch.isascii() else _char(ch) for ch in text)
+
+
+def _decode_run(match: re.Match[str]) -> str:
+    run = match.group()
+    try:
+        return bytes.fromhex(run.replace("%", "")).decode("utf-8")
+    except UnicodeDecodeError:
+        return run
+
+
+def normalize(text: str) -> str:
+    """The text the sensitive patterns are scanned over."""
+    if text.isascii() and "%" not in text:
+        return text
+    if not text.isascii():
+        text = fold(text)
+    if "%" in text:
+        text = _RUN.sub(_decode_run, text)
+        if not text.isascii():
+            text = fold(text)
+    return text
