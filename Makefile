@@ -26,7 +26,9 @@ ext: $(VENV)/.test
 run: $(VENV)/.run
 	LLR_POLICY="$${LLR_POLICY:-policy.example.yaml}" $(BIN)/llm-router serve
 
+# The example policy's routing cases first (pytest's summary stays last).
 test: ext
+	$(BIN)/llm-router test policy.example.yaml policy.example.cases.yaml
 	$(PY) -m pytest
 
 lint: $(VENV)/.test

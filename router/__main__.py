@@ -1,4 +1,4 @@
-"""Command line: `llm-router serve | check | explain` (also `python -m router`).
+"""Command line: `llm-router serve | check | explain | test` (`python -m router`).
 
 No work happens at import time; each subcommand imports what it needs.
 """
@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="validate a policy file")
     c.add_argument("policy", help="policy file")
+
+    t = sub.add_parser("test", help="check a policy's routing against its cases")
+    t.add_argument("policy", help="policy file")
+    t.add_argument("cases", help="cases file (YAML list)")
 
     e = sub.add_parser("explain", help="classify and route one request body")
     e.add_argument("--policy", help="policy file (env LLR_POLICY)")
@@ -125,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args.policy)
     if args.command == "explain":
         return _explain(args.policy, args.file)
+    if args.command == "test":
+        from router.cases import run
+
+        return run(args.policy, args.cases)
     return _serve(args)
 
 

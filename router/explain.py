@@ -1,6 +1,7 @@
 """Explain: a classification and a decision rendered as DESIGN.md's JSON.
 
-Shared by `POST /v1/route` and `llm-router explain`; dispatches nothing.
+Shared by `POST /v1/route`, `llm-router explain` and `llm-router test`;
+dispatches nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +39,29 @@ def explain_dict(c: Classification, d: Decision) -> dict[str, Any]:
     }
 
 
+def route_request(
+    request: Request,
+    policy: Policy,
+    live: LiveView = HINTS_ONLY,
+    *,
+    body: bytes | None = None,
+    sensitivity_hint: str | None = None,
+    disabled: Mapping[str, str] = EMPTY,
+    remote: Mapping[str, Container[str]] = NONE_REMOTE,
+) -> tuple[Classification, Decision]:
+    """Classify and decide one decoded request, as serving does. `body` is
+    the raw body `request` was decoded from (classify reads it)."""
+    c = classify(
+        request,
+        body=body,
+        config=policy.classifier,
+        sensitivity_hint=sensitivity_hint,
+        unreadable=policy.privacy.unreadable,
+    )
+    d = decide(c, policy, live, model=request.model, disabled=disabled, remote=remote)
+    return c, d
+
+
 def explain(
     request: Request,
     policy: Policy,
@@ -48,13 +72,13 @@ def explain(
     disabled: Mapping[str, str] = EMPTY,
     remote: Mapping[str, Container[str]] = NONE_REMOTE,
 ) -> dict[str, Any]:
-    """`body` is the raw body `request` was decoded from (classify reads it)."""
-    c = classify(
+    c, d = route_request(
         request,
+        policy,
+        live,
         body=body,
-        config=policy.classifier,
         sensitivity_hint=sensitivity_hint,
-        unreadable=policy.privacy.unreadable,
+        disabled=disabled,
+        remote=remote,
     )
-    d = decide(c, policy, live, model=request.model, disabled=disabled, remote=remote)
     return explain_dict(c, d)

@@ -23,10 +23,10 @@ from router.api.route import sensitivity_hint
 from router.backends.base import Api, Body, Reply, StreamBroken
 from router.backends.pool import BackendPool
 from router.backends.sse import error_frame
-from router.classify import classify
-from router.decide import Decision, decide
+from router.decide import Decision
 from router.dispatch import Outcome, dispatch
 from router.errors import HTTPError, PrivacyPinned
+from router.explain import route_request
 from router.metrics.track import Delivery, RequestContext
 from router.state import MIRROR, POLICY, RECORDER
 from router.wire import chat_decoder, responses_decoder
@@ -109,23 +109,18 @@ async def _serve(
     ctx.t0 = time.perf_counter()  # router time starts once the body is in
     policy = pool.policy
     typed = ctx.request = decode_with(DECODERS[ctx.api], body)
-    hint = sensitivity_hint(request, typed)
+    hint = sensitivity_hint(request.headers, typed)
     ctx.stream = bool(typed.stream)
-    c = ctx.classification = classify(
+    c, d = route_request(
         typed,
-        body=body,
-        config=policy.classifier,
-        sensitivity_hint=hint,
-        unreadable=policy.privacy.unreadable,
-    )
-    d = ctx.decision = decide(
-        c,
         policy,
         pool.live,
-        model=typed.model,
+        body=body,
+        sensitivity_hint=hint,
         disabled=pool.disabled,
         remote=pool.remote,
     )
+    ctx.classification, ctx.decision = c, d
     if d.blocked:
         raise PrivacyPinned(
             f"This request was kept on this machine (sensitivity {c.sensitivity}): "

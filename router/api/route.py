@@ -5,6 +5,8 @@ Takes either request shape and dispatches nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiohttp import web
 
 from router.api.jsonio import decode_body, json_response
@@ -26,21 +28,22 @@ def _level(value: object, where: str) -> str:
     )
 
 
-def sensitivity_hint(request: web.Request, decoded: Request) -> str | None:
-    """The `x-llr-sensitivity` header, validated; a `metadata.sensitivity`
+def sensitivity_hint(headers: Mapping[str, str], decoded: Request) -> str | None:
+    """The `x-llr-sensitivity` header (`headers` are the request's,
+    case-insensitive), validated; a `metadata.sensitivity`
     in the body is validated the same way (classify reads it from there).
     Either may only raise the level; a bad value is a 400 wherever it is."""
     metadata = decoded.metadata
     if metadata is not None and "sensitivity" in metadata:
         _level(metadata["sensitivity"], METADATA_PARAM)
-    raw = request.headers.get(SENSITIVITY_HEADER)
+    raw = headers.get(SENSITIVITY_HEADER)
     return None if raw is None else _level(raw, SENSITIVITY_HEADER)
 
 
 async def route(request: web.Request) -> web.Response:
     body = await request.read()
     decoded = decode_body(body)
-    hint = sensitivity_hint(request, decoded)
+    hint = sensitivity_hint(request.headers, decoded)
     pool = request.app[POLICY].pool
     return json_response(
         explain(

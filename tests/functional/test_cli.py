@@ -99,6 +99,17 @@ def test_check_warns_about_locality_and_refuses_hosted_local(tmp_path: Path) -> 
     assert r.returncode == 1 and b"backends.cloud.local" in r.stdout
 
 
+def test_policy_cases_command(tmp_path: Path) -> None:
+    cases = ROOT / "policy.example.cases.yaml"
+    r = run("test", str(EXAMPLE), str(cases))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.decode().splitlines()[-1].endswith(" passed, 0 failed")
+    bad = tmp_path / "cases.yaml"
+    bad.write_text("- name: x\n  text: hello\n  expect: {route: 0}\n")
+    r = run("test", str(EXAMPLE), str(bad))
+    assert r.returncode == 1 and b"FAIL x" in r.stdout
+
+
 def test_check_missing_file(tmp_path: Path) -> None:
     r = run("check", str(tmp_path / "absent.yaml"))
     assert r.returncode == 1 and str(tmp_path / "absent.yaml") in r.stdout.decode()
