@@ -33,6 +33,13 @@ def _parser() -> argparse.ArgumentParser:
         help="largest request body accepted (env LLR_MAX_BODY_BYTES, default 32 MiB)",
     )
 
+    s.add_argument(
+        "--watch",
+        action="store_true",
+        default=None,
+        help="reload the policy when its file changes (env LLR_WATCH=1)",
+    )
+
     c = sub.add_parser("check", help="validate a policy file")
     c.add_argument("policy", help="policy file")
 
@@ -113,6 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         workers=args.workers,
         max_body_bytes=args.max_body_bytes,
+        watch=args.watch,
     )
     try:
         policy = load_policy(settings.policy)

@@ -128,10 +128,13 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=middlewares, client_max_size=settings.max_body_bytes
     )
-    app[POLICY] = PolicyHolder(policy, settings.policy)
+    app[RECORDER] = recorder = Recorder(Metrics())
+    reloads = recorder.metrics.reloads
+    app[POLICY] = PolicyHolder(
+        policy, settings.policy, lambda outcome: reloads.labels(outcome).inc()
+    )
     app[LIVE] = LiveStats()
     app[SETTINGS] = settings
-    app[RECORDER] = recorder = Recorder(Metrics())
     app[MIRROR] = Mirror(recorder)
     app.on_shutdown.append(stop_mirror)
     app.cleanup_ctx.append(client_session)

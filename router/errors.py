@@ -9,6 +9,7 @@
         ├── NotFound              404 invalid_request_error (unknown path)
         ├── MethodNotAllowed      405 invalid_request_error
         ├── BodyTooLarge          413 invalid_request_error
+        ├── PolicyRejected        400 invalid_request_error (reload refused)
         ├── NotReady              503 service_unavailable
         ├── PrivacyPinned         503 privacy_pinned (kept on this machine)
         ├── BackendFailed         502 upstream_error
@@ -100,6 +101,12 @@ class BodyTooLarge(HTTPError):
     status = 413
     type = "invalid_request_error"
     code = "request_too_large"
+
+
+class PolicyRejected(HTTPError):
+    status = 400
+    type = "invalid_request_error"
+    code = "policy_invalid"
 
 
 class NotReady(HTTPError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -24,7 +25,7 @@ from prometheus_client import Gauge
 from router.app import backend_status, create_app
 from router.policy.model import Policy
 from router.settings import Settings
-from router.state import POLICY, RECORDER
+from router.state import POLICY, RECORDER, PolicyHolder
 
 log = logging.getLogger("router")
 
@@ -67,6 +68,33 @@ def settle_heap() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
+WATCH_INTERVAL_S = 1.0
+
+
+def _stamp(path: str) -> bytes | None:
+    """The file's content digest (a change within one mtime tick, or an edit
+    that keeps the size, still counts); None while it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).digest()
+    except OSError:
+        return None
+
+
+async def _watch(holder: PolicyHolder) -> None:
+    """Reload when the policy file changes (a failing one is refused, logged
+    and counted; the next change is tried again)."""
+    if holder.path is None:
+        return
+    seen = _stamp(holder.path)
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL_S)
+        now = _stamp(holder.path)
+        if now is not None and now != seen:
+            seen = now
+            holder.reload()
+
+
 async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     app = create_app(policy, settings)
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
@@ -89,12 +117,16 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, app[POLICY].reload)
     probe = asyncio.create_task(_probe_local(policy, app[RECORDER].metrics.backend_up))
+    tasks = [probe]
+    if settings.watch:
+        tasks.append(asyncio.create_task(_watch(app[POLICY])))
     try:
         await stop.wait()
     finally:
         log.info("shutting down")
-        probe.cancel()
-        await asyncio.gather(probe, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await runner.cleanup()
 
 

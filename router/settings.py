@@ -24,6 +24,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db: str = "./metrics.db"
     workers: int = 1
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Reload the policy when its file changes (polled once a second).
+    watch: bool = False
     # Inbound bearer keys; empty means the router does not authenticate.
     api_keys: frozenset[str] = frozenset()
 
@@ -57,6 +59,7 @@ def settings_from(
     db: str | None = None,
     workers: int | None = None,
     max_body_bytes: int | None = None,
+    watch: bool | None = None,
 ) -> Settings:
     keys = frozenset(
         k.strip() for k in env.get("LLR_API_KEYS", "").split(",") if k.strip()
@@ -67,6 +70,7 @@ def settings_from(
         port=port if port is not None else _int(env, "LLR_PORT", 3030),
         db=db or env.get("LLR_DB") or "./metrics.db",
         workers=workers if workers is not None else _int(env, "LLR_WORKERS", 1),
+        watch=watch if watch is not None else env.get("LLR_WATCH", "") in ("1", "true"),
         max_body_bytes=(
             max_body_bytes
             if max_body_bytes is not None

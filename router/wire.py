@@ -146,3 +146,8 @@ def decode_request(body: bytes) -> Request:
         if shape.input and not shape.messages:
             return responses_decoder.decode(body)
         raise
+    except msgspec.DecodeError:
+        # Malformed JSON: the typed decoder may stop at another byte or say
+        # it otherwise; the error is the shape decoder's, as documented.
+        _shape_decoder.decode(body)
+        raise

@@ -1,13 +1,16 @@
-"""Probes and catalogue: `/health`, `/ready`, `/v1/models`."""
+"""Probes, catalogue and control: `/health`, `/ready`, `/v1/models`,
+`/metrics`, `POST /admin/reload`."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 from aiohttp import web
 
 from router.api.jsonio import json_response
-from router.errors import NotReady
+from router.errors import NotReady, PolicyError, PolicyRejected
 from router.metrics.prom import CONTENT_TYPE
 from router.settings import DB_OFF
 from router.state import POLICY, RECORDER, SETTINGS, STORE
@@ -33,8 +36,35 @@ async def ready(request: web.Request) -> web.Response:
             "policy": policy.source,
             "backends": len(policy.backends),
             "routes": len(policy.routes),
+            "policy_hash": policy.digest,
+            "policy_loaded_at": holder.loaded_at,
             "disabled": dict(pool.disabled),
             "circuits": pool.open_circuits(),
+        }
+    )
+
+
+async def reload(request: web.Request) -> web.Response:
+    """Validate, compile and swap in the policy file; a policy that fails is
+    refused with its FILE:LINE:COL lines and the running one keeps serving.
+    With several workers the others are told to reload too (SIGHUP to the
+    parent, which forwards it to every worker)."""
+    holder = request.app[POLICY]
+    try:
+        policy = holder.reload_or_raise()
+    except PolicyError as exc:
+        raise PolicyRejected(
+            "The policy was not reloaded; the running one keeps serving:\n"
+            + "\n".join(str(p) for p in exc.problems)
+        ) from None
+    if request.app[SETTINGS].workers > 1:
+        os.kill(os.getppid(), signal.SIGHUP)
+    return json_response(
+        {
+            "status": "reloaded",
+            "policy": policy.source,
+            "policy_hash": policy.digest,
+            "policy_loaded_at": holder.loaded_at,
         }
     )
 
@@ -67,5 +97,6 @@ async def prometheus(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    app.router.add_post("/admin/reload", reload)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/metrics", prometheus)

@@ -67,9 +67,10 @@ def _route_label(d: Decision) -> str:
 
 
 def _headers(
-    route: str, outcome: Outcome, overhead_s: float, rid: str
+    route: str, outcome: Outcome, overhead_s: float, rid: str, policy: str
 ) -> dict[str, str]:
     return {
+        "x-llr-policy": policy,
         "x-llr-route": route,
         "x-llr-backend": outcome.hop.backend,
         "x-llr-model": outcome.hop.model,
@@ -148,7 +149,7 @@ async def _serve(
     if not reply.streaming:
         dl.usage = reply.usage
         dl.overhead_s += time.perf_counter() - t2
-        headers = _headers(route, o, dl.overhead_s, ctx.request_id)
+        headers = _headers(route, o, dl.overhead_s, ctx.request_id, pool.policy.digest)
         headers["Content-Type"] = reply.content_type
         resp = web.Response(status=reply.status, body=reply.body, headers=headers)
         dl.first_byte = time.perf_counter()
@@ -169,7 +170,7 @@ async def _stream(
     dl, o = ctx.delivery, ctx.outcome
     assert dl is not None and o is not None and reply.rest is not None
     dl.overhead_s += time.perf_counter() - t2
-    headers = _headers(route, o, dl.overhead_s, ctx.request_id)
+    headers = _headers(route, o, dl.overhead_s, ctx.request_id, pool.policy.digest)
     headers.update(STREAM_HEADERS)
     stream = web.StreamResponse(status=200, headers=headers)
     rest = reply.rest

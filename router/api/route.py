@@ -46,7 +46,8 @@ async def route(request: web.Request) -> web.Response:
     hint = sensitivity_hint(request.headers, decoded)
     pool = request.app[POLICY].pool
     return json_response(
-        explain(
+        headers={"x-llr-policy": pool.policy.digest},
+        data=explain(
             decoded,
             pool.policy,
             pool.live,
@@ -54,7 +55,7 @@ async def route(request: web.Request) -> web.Response:
             sensitivity_hint=hint,
             disabled=pool.disabled,
             remote=pool.remote,
-        )
+        ),
     )
 
 

@@ -142,6 +142,10 @@ class Metrics:
             "llr_backend_up", "1 if the backend can be used (key set, reachable).",
             ["backend"], registry=r, multiprocess_mode="max",
         )  # fmt: skip
+        self.reloads = Counter(
+            "llr_policy_reloads", "Policy reloads by outcome (ok, failed).",
+            ["outcome"], registry=r,
+        )  # fmt: skip
         self.circuit_state = Gauge(
             "llr_circuit_state",
             "Circuit breaker per backend: 0 closed, 1 open, 2 half-open.",

@@ -39,7 +39,7 @@ T = TypeVar("T")
 _TOKEN_OPS = (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<="))
 
 
-def compile_policy(raw: RawPolicy, source: str) -> Policy:
+def compile_policy(raw: RawPolicy, source: str, digest: str = "") -> Policy:
     """Build the runtime policy; `raw` must already have passed validation."""
     return Policy(
         backends={name: _backend(name, b) for name, b in raw.backends.items()},
@@ -55,6 +55,7 @@ def compile_policy(raw: RawPolicy, source: str) -> Policy:
         classifier=raw.classifier,
         baseline=None if isinstance(raw.baseline, UnsetType) else raw.baseline,
         source=source,
+        digest=digest,
     )
 
 

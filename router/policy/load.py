@@ -6,6 +6,7 @@ checks -> compile. Every problem is collected before `PolicyError` is raised.
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import yaml
@@ -48,7 +49,8 @@ def load_policy_text(text: str, source: str = "<string>") -> Policy:
     raw = _parse(text, rep)
     if rep.problems or raw is None:
         raise PolicyError(sorted(rep.problems, key=lambda p: (p.line, p.col)))
-    return compile_policy(raw, source)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return compile_policy(raw, source, digest)
 
 
 def check_policy(path: str | os.PathLike[str]) -> list[Problem]:

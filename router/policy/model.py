@@ -117,3 +117,5 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     classifier: ClassifierConfig = ClassifierConfig()
     baseline: str | None = None
     source: str = "<policy>"
+    # sha256 of the policy text, first 16 hex digits: which policy served.
+    digest: str = ""
