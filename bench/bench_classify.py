@@ -1,7 +1,9 @@
 """Classifier speed: per-call time of `classify_json` (a program, not a test).
 
 Bodies of 1 KB, 32 KB, 256 KB and 1 MB (a system prompt, then user and
-assistant turns of prose, code blocks, a traceback, a list, an address) and
+assistant turns of prose, code blocks, a traceback, a list, an address), 32
+KB whose prose is not ASCII (German, French, Chinese, Japanese, curly
+quotes: the sensitive text is normalised) and
 200 KB adversarial ones (digits, `-1`, `a@`, repeated separators, digit
 groups, one very long line, many tiny messages), each timed in three
 variants, each variant in its own process (as msgspec's benchmarks do):
@@ -80,14 +82,27 @@ CODE = [
 ]
 
 
-def conversation(size: int, seed: int = 7) -> bytes:
+# Prose that is not ASCII (the normaliser folds it before the scan).
+INTL = [
+    "Könnten Sie mir bitte erklären, warum die Bereitstellung nach dem Update "
+    "fehlschlägt? Die Konfiguration wurde gestern geändert.",
+    "D\u2019après les journaux, le contrôle de santé expire avant la fin du "
+    "chargement du cache : l\u2019orchestrateur relance le service.",
+    "会议纪要\uff1a团队同意将发布推迟到下个季度\uff0c保持现有定价\uff0c并重新审视新用户流程。",
+    "ご質問ありがとうございます。レイテンシとコストのトレードオフについて説明します。",
+    "\u201cLatency\u201d vs. \u201ccost\u201d — a smaller model answers "
+    "faster… but gets the harder questions wrong more often.",
+]
+
+
+def conversation(size: int, seed: int = 7, prose: list[str] = PROSE) -> bytes:
     """A chat body of about `size` bytes."""
     rng = random.Random(seed)
     system = "You are a helpful assistant. Answer concisely and use Markdown."
     messages = [{"role": "system", "content": system}]
     total, role = 0, "user"
     while total < size - 200:
-        pool = PROSE if rng.random() < 0.75 else CODE
+        pool = prose if rng.random() < 0.75 else CODE
         text = "\n\n".join(rng.choice(pool) for _ in range(rng.randint(1, 4)))
         text = text[: max(1, size - 200 - total)]
         messages.append({"role": role, "content": text})
@@ -106,6 +121,7 @@ def cases(quick: bool) -> dict[str, bytes]:
     bodies = {
         "1 KB": conversation(1_000),
         "32 KB": conversation(32_000),
+        "32 KB intl": conversation(32_000, prose=INTL),
         "256 KB": conversation(256_000),
         "1 MB": conversation(1_000_000),
         "digits": one_message("7" * n),

@@ -6,13 +6,12 @@
  * containers nested below MAX_DEPTH) over the bytes the request arrived as,
  * so nothing is parsed twice. Texts are written as UTF-8 into one buffer,
  * in document order, joined as the reference joins them, and decoded into
- * one str at the end. Keys are looked up in keys.c; payloads are decoded
- * in payload.c.
+ * one str at the end. Tokens are read by lex.c, keys looked up in keys.c,
+ * payloads decoded in payload.c.
  */
 
 #include "body.h"
 
-#include <stdint.h>
 #include <string.h>
 
 #define MAX_DEPTH 128
@@ -27,218 +26,6 @@ typedef struct {
     int depth;
     Py_ssize_t index;
 } Part;
-
-/* Functions return 0, or -1: with w->malformed set (no exception) or
- * with an exception set. */
-static int
-bad(Walk *w)
-{
-    w->malformed = 1;
-    return -1;
-}
-
-static void
-skip_ws(Walk *w)
-{
-    while (w->p < w->end &&
-           (*w->p == ' ' || *w->p == '\t' || *w->p == '\n' || *w->p == '\r')) {
-        w->p++;
-    }
-}
-
-static int
-hex4(const unsigned char *s, Py_UCS4 *out)
-{
-    Py_UCS4 v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned char c = s[i];
-        int d = IS_DIGIT(c)              ? c - '0'
-                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                         : -1;
-        if (d < 0) {
-            return -1;
-        }
-        v = v * 16 + (Py_UCS4)d;
-    }
-    *out = v;
-    return 0;
-}
-
-static inline int
-plain(unsigned char c)
-{
-    return c >= 0x20 && c != '"' && c != '\\' && c < 0x80;
-}
-
-/* The first byte from p that is not plain ASCII string content, eight
- * bytes at a time while none is (a quote, a backslash, a control byte or
- * a byte >= 0x80 in the word stops the word loop). */
-static const unsigned char *
-skip_plain(const unsigned char *p, const unsigned char *end)
-{
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    while (end - p >= 8) {
-        uint64_t x, q, b;
-        memcpy(&x, p, 8);
-        q = x ^ (ones * '"');
-        b = x ^ (ones * '\\');
-        uint64_t stop = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
-                        ((b - ones) & ~b) | x;
-        if (stop & highs) {
-            break;
-        }
-        p += 8;
-    }
-    while (p < end && plain(*p)) {
-        p++;
-    }
-    return p;
-}
-
-/* The string at w->p (its opening quote), unescaped as UTF-8 onto `dst`
- * (NULL: only checked). */
-static int
-string(Walk *w, Buf *dst)
-{
-    const unsigned char *p = w->p + 1, *end = w->end;
-    for (;;) {
-        const unsigned char *run = p;
-        p = skip_plain(p, end);
-        while (p < end && *p >= 0x80) {
-            Py_ssize_t k = llr_utf8_seq(p, end);
-            if (k == 0) {
-                return bad(w);
-            }
-            p = skip_plain(p + k, end);
-        }
-        if (dst != NULL && llr_buf_put(dst, (const char *)run, p - run) < 0) {
-            return -1;
-        }
-        if (p >= end || *p < 0x20) {
-            return bad(w);
-        }
-        if (*p == '"') {
-            w->p = p + 1;
-            return 0;
-        }
-        if (end - p < 2) {
-            return bad(w);
-        }
-        Py_UCS4 c;
-        switch (p[1]) {
-        case '"': c = '"'; break;
-        case '\\': c = '\\'; break;
-        case '/': c = '/'; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'n': c = '\n'; break;
-        case 'r': c = '\r'; break;
-        case 't': c = '\t'; break;
-        case 'u':
-            if (end - p < 6 || hex4(p + 2, &c) < 0) {
-                return bad(w);
-            }
-            if (c >= 0xDC00 && c <= 0xDFFF) {
-                return bad(w);
-            }
-            if (c >= 0xD800 && c <= 0xDBFF) {
-                Py_UCS4 low;
-                if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
-                    hex4(p + 8, &low) < 0 || low < 0xDC00 || low > 0xDFFF) {
-                    return bad(w);
-                }
-                c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
-                p += 6;
-            }
-            p += 4;
-            break;
-        default:
-            return bad(w);
-        }
-        p += 2;
-        if (dst != NULL) {
-            if (llr_buf_reserve(dst, 4) < 0) {
-                return -1;
-            }
-            llr_put_utf8(dst, c);
-        }
-    }
-}
-
-static int
-literal(Walk *w, const char *word, Py_ssize_t n)
-{
-    if (w->end - w->p < n || memcmp(w->p, word, (size_t)n) != 0) {
-        return bad(w);
-    }
-    w->p += n;
-    return 0;
-}
-
-static int
-digits(Walk *w)
-{
-    const unsigned char *start = w->p;
-    while (w->p < w->end && IS_DIGIT(*w->p)) {
-        w->p++;
-    }
-    return w->p > start ? 0 : bad(w);
-}
-
-static int
-number(Walk *w)
-{
-    if (*w->p == '-') {
-        w->p++;
-    }
-    if (w->p < w->end && *w->p == '0') {
-        w->p++;
-    } else if (digits(w) < 0) {
-        return -1;
-    }
-    if (w->p < w->end && *w->p == '.') {
-        w->p++;
-        if (digits(w) < 0) {
-            return -1;
-        }
-    }
-    if (w->p < w->end && (*w->p == 'e' || *w->p == 'E')) {
-        w->p++;
-        if (w->p < w->end && (*w->p == '+' || *w->p == '-')) {
-            w->p++;
-        }
-        return digits(w);
-    }
-    return 0;
-}
-
-/* A scalar other than a string. */
-static int
-scalar(Walk *w)
-{
-    switch (*w->p) {
-    case 't': return literal(w, "true", 4);
-    case 'f': return literal(w, "false", 5);
-    case 'n': return literal(w, "null", 4);
-    default:
-        if (*w->p == '-' || IS_DIGIT(*w->p)) {
-            return number(w);
-        }
-        return bad(w);
-    }
-}
-
-/* Whether the container at w->p has anything in it. */
-static int
-nonempty(const Walk *w)
-{
-    const unsigned char *p = w->p + 1;
-    while (p < w->end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
-        p++;
-    }
-    return p < w->end && *p != '}' && *p != ']';
-}
 
 /* --- emitting texts ---------------------------------------------------- */
 
@@ -282,14 +69,14 @@ static int
 string_item(Walk *w, int bits, int data)
 {
     if (!data && (bits & K_SKIP)) {
-        return string(w, NULL);
+        return llr_string(w, NULL);
     }
     Py_ssize_t mark = open_text(w, NULL);
     if (mark < 0) {
         return -1;
     }
     Py_ssize_t start = w->out.len;
-    if (string(w, &w->out) < 0 || llr_payload(w, start, bits & K_FILE_DATA) < 0) {
+    if (llr_string(w, &w->out) < 0 || llr_payload(w, start, bits & K_FILE_DATA) < 0) {
         return -1;
     }
     close_text(w, mark, start, NULL);
@@ -300,16 +87,16 @@ static int
 array(Walk *w, int key, int data, int depth)
 {
     w->p++;
-    skip_ws(w);
+    llr_skip_ws(w);
     if (w->p < w->end && *w->p == ']') {
         w->p++;
         w->glue_valid = 0;
         return 0;
     }
     for (Py_ssize_t i = 0;; i++) {
-        skip_ws(w);
+        llr_skip_ws(w);
         if (w->p >= w->end) {
-            return bad(w);
+            return llr_bad(w);
         }
         Part part = {depth, i};
         int rc = *w->p == '"' ? string_item(w, key, data)
@@ -317,7 +104,7 @@ array(Walk *w, int key, int data, int depth)
         if (rc < 0) {
             return -1;
         }
-        skip_ws(w);
+        llr_skip_ws(w);
         if (w->p < w->end && *w->p == ',') {
             w->p++;
             continue;
@@ -327,7 +114,7 @@ array(Walk *w, int key, int data, int depth)
             w->glue_valid = 0;
             return 0;
         }
-        return bad(w);
+        return llr_bad(w);
     }
 }
 
@@ -337,7 +124,7 @@ static int
 key(Walk *w)
 {
     const unsigned char *start = w->p + 1;
-    const unsigned char *p = skip_plain(start, w->end);
+    const unsigned char *p = llr_skip_plain(start, w->end);
     if (p < w->end && *p == '"') {
         w->key_data = (const char *)start;
         w->key_len = p - start;
@@ -345,7 +132,7 @@ key(Walk *w)
         return 0;
     }
     w->key.len = 0;
-    if (string(w, &w->key) < 0) {
+    if (llr_string(w, &w->key) < 0) {
         return -1;
     }
     w->key_data = w->key.data;
@@ -376,7 +163,7 @@ string_member(Walk *w, int bits, int parent, int data, const Part *part,
         }
     }
     Py_ssize_t vstart = w->out.len;
-    if (string(w, into) < 0) {
+    if (llr_string(w, into) < 0) {
         return -1;
     }
     if (looked_at) {
@@ -443,28 +230,28 @@ object(Walk *w, int parent, int data, int depth, const Part *part)
 {
     int file_ref = 0, image_type = 0;
     w->p++;
-    skip_ws(w);
+    llr_skip_ws(w);
     if (w->p < w->end && *w->p == '}') {
         w->p++;
         return 0;
     }
     for (;;) {
-        skip_ws(w);
+        llr_skip_ws(w);
         if (w->p >= w->end || *w->p != '"') {
-            return bad(w);
+            return llr_bad(w);
         }
         if (key(w) < 0) {
             return -1;
         }
         int bits = llr_key_bits(w->key_data, w->key_len);
-        skip_ws(w);
+        llr_skip_ws(w);
         if (w->p >= w->end || *w->p != ':') {
-            return bad(w);
+            return llr_bad(w);
         }
         w->p++;
-        skip_ws(w);
+        llr_skip_ws(w);
         if (w->p >= w->end) {
-            return bad(w);
+            return llr_bad(w);
         }
         unsigned char c = *w->p;
         int rc;
@@ -473,7 +260,7 @@ object(Walk *w, int parent, int data, int depth, const Part *part)
         } else if (c == '{' || c == '[') {
             int keyed = data || !(bits & K_STRUCTURAL);
             rc = keyed ? key_text(w) : 0;
-            if ((bits & K_IMAGE_URL) && nonempty(w)) {
+            if ((bits & K_IMAGE_URL) && llr_nonempty(w)) {
                 w->flags |= U_IMAGE;
             } else if ((bits & K_INPUT_AUDIO) && c == '{') {
                 w->flags |= U_AUDIO;
@@ -484,13 +271,13 @@ object(Walk *w, int parent, int data, int depth, const Part *part)
         } else {
             rc = data ? key_text(w) : 0;
             if (rc == 0) {
-                rc = scalar(w);
+                rc = llr_scalar(w);
             }
         }
         if (rc < 0) {
             return -1;
         }
-        skip_ws(w);
+        llr_skip_ws(w);
         if (w->p < w->end && *w->p == ',') {
             w->p++;
             continue;
@@ -499,7 +286,7 @@ object(Walk *w, int parent, int data, int depth, const Part *part)
             w->p++;
             break;
         }
-        return bad(w);
+        return llr_bad(w);
     }
     if (file_ref) {
         w->flags |= image_type ? U_IMAGE : U_FILE;
@@ -515,7 +302,7 @@ value(Walk *w, int key, int data, int depth, const Part *part)
     unsigned char c = *w->p;
     if (c == '{' || c == '[') {
         if (depth >= MAX_DEPTH) {
-            return bad(w);
+            return llr_bad(w);
         }
         return c == '{' ? object(w, key, data, depth, part)
                         : array(w, key, data, depth);
@@ -523,7 +310,7 @@ value(Walk *w, int key, int data, int depth, const Part *part)
     if (c == '"') {
         return string_item(w, key, data);
     }
-    return scalar(w);
+    return llr_scalar(w);
 }
 
 /* read_body(body) -> (text, unreadable) */
@@ -545,12 +332,12 @@ llr_read_body(PyObject *module, PyObject *arg)
         PyBuffer_Release(&view);
         return NULL;
     }
-    skip_ws(&w);
-    int rc = w.p < w.end ? value(&w, 0, 0, 0, NULL) : bad(&w);
+    llr_skip_ws(&w);
+    int rc = w.p < w.end ? value(&w, 0, 0, 0, NULL) : llr_bad(&w);
     if (rc == 0) {
-        skip_ws(&w);
+        llr_skip_ws(&w);
         if (w.p != w.end) {
-            rc = bad(&w);
+            rc = llr_bad(&w);
         }
     }
     if (rc == 0 || w.malformed) {

@@ -1,6 +1,7 @@
 /*
- * Shared by body.c (the JSON walk), payload.c (buffers, UTF-8, base64,
- * media types) and keys.c (the key sets): the state of one body's read.
+ * Shared by body.c (the JSON walk), lex.c (its tokens), payload.c (buffers,
+ * UTF-8, base64, media types) and keys.c (the key sets): the state of one
+ * body's read.
  */
 
 #ifndef LLR_BODY_H
@@ -42,6 +43,18 @@ typedef struct {
     int glue_depth;
     Py_ssize_t glue_index;
 } Walk;
+
+/* lex.c: JSON tokens at w->p. Each returns 0, or -1 with w->malformed set
+ * (llr_bad; no exception) or with an exception set. */
+int llr_bad(Walk *w);
+void llr_skip_ws(Walk *w);
+const unsigned char *llr_skip_plain(const unsigned char *p, const unsigned char *end);
+/* the string at w->p unescaped as UTF-8 onto dst (NULL: only checked) */
+int llr_string(Walk *w, Buf *dst);
+/* a number, true, false or null */
+int llr_scalar(Walk *w);
+/* whether the container at w->p has anything in it */
+int llr_nonempty(const Walk *w);
 
 /* payload.c: body._Walker.payload over w->out[start:], rewritten in place
  * (a `file_data` value when file_data); 0, or -1 with an exception. */

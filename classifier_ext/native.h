@@ -4,7 +4,7 @@
  * native.c   module, token estimate, Luhn
  * gather.c   task texts and facts of a decoded request  (twin of _reference.gather)
  * body.c     sensitive texts of the raw body        (twin of body.read_body;
- *            payload.c, keys.c and body.h are its parts)
+ *            lex.c, payload.c, keys.c and body.h are its parts)
  * normalize.c the sensitive text normalised         (twin of normalize.normalize)
  * tools.c    the tool definitions part of it         (gather.h is shared)
  * fields.c   fast field reads for gather.c

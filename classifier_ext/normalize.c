@@ -3,11 +3,15 @@
  * out.
  *
  * Twin of router/classify/normalize.py `normalize` (the specification): an
- * all-ASCII text without '%' is returned as it is; otherwise NFKC (through
- * unicodedata, imported once), then one pass that drops format characters
- * and unifies dashes and spaces (the table below: Unicode Cf, Pd plus the
- * minus signs of normalize.MINUS, Zs, as the running Python's unicodedata
- * has them; a test checks every code point), then percent-encoded runs.
+ * all-ASCII text without '%' is returned as it is; otherwise each non-ASCII
+ * character is folded: its NFKC form (through unicodedata, imported once)
+ * with format characters dropped and dashes and spaces unified (the table
+ * below: Unicode Cf, Pd plus the minus signs of normalize.MINUS, Zs, as the
+ * running Python's unicodedata has them; a test checks every code point).
+ * A character's fold is computed once and kept in pages of 256 code points
+ * allocated on first use (at most 0x1100 pages; an unchanged character
+ * keeps None, so only the few thousand characters with a compatibility
+ * form hold a str). Then percent-encoded runs.
  */
 
 #include "native.h"
@@ -66,9 +70,10 @@ action(Py_UCS4 c)
 static PyObject *nfkc_form;
 static PyObject *normalize_fn;
 
-/* normalize.fold: a new reference, or NULL with an exception. */
+/* normalize.fold_char for one code point: a new reference to its fold, or
+ * to None when that is the character itself; NULL with an exception. */
 static PyObject *
-fold(PyObject *text)
+fold_one(Py_UCS4 c)
 {
     if (normalize_fn == NULL) {
         PyObject *mod = PyImport_ImportModule("unicodedata");
@@ -82,42 +87,119 @@ fold(PyObject *text)
             return NULL;
         }
     }
-    PyObject *args[2] = {nfkc_form, text};
+    PyObject *ch = PyUnicode_FromOrdinal((int)c);
+    if (ch == NULL) {
+        return NULL;
+    }
+    PyObject *args[2] = {nfkc_form, ch};
     PyObject *nfkc = PyObject_Vectorcall(normalize_fn, args, 2, NULL);
-    if (nfkc == NULL || PyUnicode_IS_ASCII(nfkc)) {
-        return nfkc;
+    Py_DECREF(ch);
+    if (nfkc == NULL) {
+        return NULL;
     }
     int kind = PyUnicode_KIND(nfkc);
     const void *data = PyUnicode_DATA(nfkc);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(nfkc), first = -1;
-    for (Py_ssize_t i = 0; i < n && first < 0; i++) {
-        if (action(PyUnicode_READ(kind, data, i)) != KEEP) {
-            first = i;
-        }
-    }
-    if (first < 0) {
-        return nfkc;
-    }
-    Py_UCS4 *out = PyMem_New(Py_UCS4, (size_t)n);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(nfkc), k = 0;
+    Py_UCS4 *out = PyMem_New(Py_UCS4, (size_t)n + 1);
     if (out == NULL) {
         Py_DECREF(nfkc);
         return PyErr_NoMemory();
     }
-    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 x = PyUnicode_READ(kind, data, i);
+        int a = action(x);
+        if (a != DROP) {
+            out[k++] = a == DASH ? '-' : a == SPACE ? ' ' : x;
+        }
+    }
+    Py_DECREF(nfkc);
+    PyObject *result = k == 1 && out[0] == c
+                           ? Py_NewRef(Py_None)
+                           : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, k);
+    PyMem_Free(out);
+    return result;
+}
+
+#define PAGES (0x110000 >> 8)
+static PyObject **pages[PAGES];
+
+/* The kept fold of c (borrowed: None or a str), or NULL with an exception. */
+static PyObject *
+folded(Py_UCS4 c)
+{
+    if (c >= 0x110000) {
+        PyErr_SetString(PyExc_ValueError, "code point out of range");
+        return NULL;
+    }
+    PyObject **page = pages[c >> 8];
+    if (page == NULL) {
+        page = PyMem_Calloc(256, sizeof(PyObject *));
+        if (page == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        pages[c >> 8] = page;
+    }
+    if (page[c & 255] == NULL) {
+        page[c & 255] = fold_one(c);
+    }
+    return page[c & 255];
+}
+
+/* normalize.fold: a new reference, or NULL with an exception. */
+static PyObject *
+fold(PyObject *text)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), first = 0;
+    for (; first < n; first++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, first);
+        PyObject *f = c < 0x80 ? Py_None : folded(c);
+        if (f == NULL) {
+            return NULL;
+        }
+        if (f != Py_None) {
+            break;
+        }
+    }
+    if (first == n) {
+        return Py_NewRef(text);
+    }
+    Py_ssize_t cap = n + 64, k = 0;
+    Py_UCS4 *out = PyMem_New(Py_UCS4, (size_t)cap);
+    if (out == NULL) {
+        return PyErr_NoMemory();
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        int a = i < first ? KEEP : action(c);
-        if (a == KEEP) {
+        PyObject *f = c < 0x80 ? Py_None : folded(c);
+        if (f == NULL) {
+            PyMem_Free(out);
+            return NULL;
+        }
+        Py_ssize_t m = f == Py_None ? 1 : PyUnicode_GET_LENGTH(f);
+        if (k + m > cap) {
+            cap = (k + m) * 2;
+            Py_UCS4 *grown = PyMem_Realloc(out, (size_t)cap * sizeof(Py_UCS4));
+            if (grown == NULL) {
+                PyMem_Free(out);
+                return PyErr_NoMemory();
+            }
+            out = grown;
+        }
+        if (f == Py_None) {
             out[k++] = c;
-        } else if (a == DASH) {
-            out[k++] = '-';
-        } else if (a == SPACE) {
-            out[k++] = ' ';
+            continue;
+        }
+        int fk = PyUnicode_KIND(f);
+        const void *fd = PyUnicode_DATA(f);
+        for (Py_ssize_t j = 0; j < m; j++) {
+            out[k++] = PyUnicode_READ(fk, fd, j);
         }
     }
     PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, k);
     PyMem_Free(out);
-    Py_DECREF(nfkc);
     return result;
 }
 
@@ -170,23 +252,27 @@ decode_run(const unsigned char *bytes, Py_ssize_t n, Py_UCS4 *out, Py_ssize_t *k
     return 1;
 }
 
-/* The runs of %XX in text decoded where they are UTF-8: a new reference. */
+/* The runs of %XX in text decoded where they are UTF-8: a new reference.
+ * The text between decoded runs is copied as substrings and joined. */
 static PyObject *
 percent(PyObject *text)
 {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    Py_UCS4 *out = PyMem_New(Py_UCS4, (size_t)n + 1);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), kept = 0;
+    PyObject *pieces = PyList_New(0);
+    Py_UCS4 *decoded = PyMem_New(Py_UCS4, (size_t)n / 3 + 1);
     unsigned char *bytes = PyMem_Malloc((size_t)n / 3 + 1);
-    if (out == NULL || bytes == NULL) {
-        PyMem_Free(out);
-        PyMem_Free(bytes);
-        return PyErr_NoMemory();
+    PyObject *result = NULL;
+    if (pieces == NULL || decoded == NULL || bytes == NULL) {
+        if (pieces != NULL) {
+            PyErr_NoMemory();
+        }
+        goto done;
     }
-    Py_ssize_t k = 0;
-    for (Py_ssize_t i = 0; i < n;) {
-        Py_ssize_t j = i, m = 0;
+    Py_ssize_t i = PyUnicode_FindChar(text, '%', 0, n, 1);
+    while (i >= 0) {
+        Py_ssize_t j = i, m = 0, k = 0;
         while (j + 2 < n && PyUnicode_READ(kind, data, j) == '%') {
             int h = hex_digit(PyUnicode_READ(kind, data, j + 1));
             int l = hex_digit(PyUnicode_READ(kind, data, j + 2));
@@ -196,17 +282,42 @@ percent(PyObject *text)
             bytes[m++] = (unsigned char)(h * 16 + l);
             j += 3;
         }
-        if (m > 0 && decode_run(bytes, m, out, &k)) {
-            i = j;
-            continue;
+        if (m > 0 && decode_run(bytes, m, decoded, &k)) {
+            PyObject *before = PyUnicode_Substring(text, kept, i);
+            PyObject *run = before == NULL ? NULL
+                            : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND,
+                                                        decoded, k);
+            int rc = run == NULL ? -1 : PyList_Append(pieces, before);
+            rc = rc < 0 ? -1 : PyList_Append(pieces, run);
+            Py_XDECREF(before);
+            Py_XDECREF(run);
+            if (rc < 0) {
+                goto done;
+            }
+            kept = j;
         }
-        Py_ssize_t stop = m > 0 ? j : i + 1;
-        for (; i < stop; i++) {
-            out[k++] = PyUnicode_READ(kind, data, i);
-        }
+        Py_ssize_t next = m > 0 ? j : i + 1;
+        i = next < n ? PyUnicode_FindChar(text, '%', next, n, 1) : -1;
     }
-    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, k);
-    PyMem_Free(out);
+    if (i < -1) {
+        goto done;
+    }
+    if (kept == 0) {
+        result = Py_NewRef(text);
+        goto done;
+    }
+    PyObject *rest = PyUnicode_Substring(text, kept, n);
+    if (rest == NULL || PyList_Append(pieces, rest) < 0) {
+        Py_XDECREF(rest);
+        goto done;
+    }
+    Py_DECREF(rest);
+    PyObject *empty = PyUnicode_New(0, 0);
+    result = empty == NULL ? NULL : PyUnicode_Join(empty, pieces);
+    Py_XDECREF(empty);
+done:
+    Py_XDECREF(pieces);
+    PyMem_Free(decoded);
     PyMem_Free(bytes);
     return result;
 }

@@ -42,7 +42,6 @@ from router.classify._reference import (
     Gathered,
     _near,
     assemble,
-    request_body,
 )
 from router.classify.bank import (
     CARD_GROUPS,
@@ -55,6 +54,7 @@ from router.classify.bank import (
     scanned,
     trigger,
 )
+from router.classify.body import request_body
 from router.classify.checks import CHECKS
 from router.classify.kernels import Kernels
 from router.classify.located import Matches

@@ -48,8 +48,6 @@ from functools import lru_cache
 from operator import methodcaller
 from typing import Any, Final, NamedTuple
 
-import msgspec
-
 from router.classify import body as _body
 from router.classify.checks import CHECKS
 from router.classify.kernels import PY_KERNELS, Kernels
@@ -464,18 +462,6 @@ def assemble(
     )
 
 
-def request_body(request: ChatRequest | ResponsesRequest, body: bytes | None) -> bytes:
-    """The body to read: the one the request came as, else its own encoding
-    (a request built in code has no other; one that holds a lone surrogate
-    has none, and reads as a body that is not JSON)."""
-    if body is not None:
-        return body
-    try:
-        return msgspec.json.encode(request)
-    except UnicodeEncodeError:
-        return b""
-
-
 def classify(
     request: ChatRequest | ResponsesRequest,
     *,
@@ -488,7 +474,7 @@ def classify(
     """Classify one decoded request and the body it was decoded from (see
     the module docstring for scopes)."""
     got = gather(request, kernels)
-    read = _body.read_body(request_body(request, body))
+    read = _body.read_body(_body.request_body(request, body))
     return assemble(
         request,
         got,

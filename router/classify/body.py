@@ -37,6 +37,10 @@ import base64
 import re
 from typing import Any, Final, NamedTuple
 
+import msgspec
+
+from router.wire import ChatRequest, ResponsesRequest
+
 MAX_DEPTH: Final = 128
 SEPARATOR: Final = "\n\n"
 # Bits of `Read.unreadable`.
@@ -102,6 +106,18 @@ class _Object(list[tuple[str, object]]):
 
 class _Malformed(Exception):
     pass
+
+
+def request_body(request: ChatRequest | ResponsesRequest, body: bytes | None) -> bytes:
+    """The body to read: the one the request came as, else its own encoding
+    (a request built in code has no other; one that holds a lone surrogate
+    has none, and reads as a body that is not JSON)."""
+    if body is not None:
+        return body
+    try:
+        return msgspec.json.encode(request)
+    except UnicodeEncodeError:
+        return b""
 
 
 def read_body(body: bytes) -> Read:
