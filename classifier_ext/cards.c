@@ -28,6 +28,8 @@ static const CardRange card_ranges[] = {
     {3528, 3589, L16_19},          {62, 62, L16_19},      {2200, 2204, L16_19},
     {50, 50, L12_19},              {56, 58, L12_19},      {60, 60, L12_19},
     {63, 63, L12_19},              {67, 67, L12_19},      {1, 1, L(15)},
+    {1800, 1800, L(15)},           {2131, 2131, L(15)},   {81, 82, L16_19},
+    {9792, 9792, L(16)},
 };
 
 /* The card lengths issued to numbers that start with the four digits h:
@@ -126,10 +128,20 @@ card_runs_ok(const Span *s, const Py_ssize_t *starts, const Py_ssize_t *lens,
 }
 
 /* checks.check_card: the whole span, or a run of whole groups (one separator
- * kind) starting with a 4-long group, is a valid card number. */
+ * kind) starting with a 4-long group, is a valid card number; a first code
+ * point that is no digit is left out. */
 int
-llr_check_card(const Span *s, Py_ssize_t *starts, Py_ssize_t *lens)
+llr_check_card(const Span *whole, Py_ssize_t *starts, Py_ssize_t *lens)
 {
+    Span rest = *whole;
+    const Span *s = whole;
+    if (whole->len > 0 && !IS_DIGIT(AT(whole, 0))) {
+        /* The same characters from the second on (one code point of the
+         * span's kind further into its data). */
+        rest.data = (const char *)whole->data + whole->kind;
+        rest.len = whole->len - 1;
+        s = &rest;
+    }
     Py_ssize_t groups = 0, begin = 0;
     for (Py_ssize_t i = 0; i <= s->len; i++) {
         if (i == s->len || llr_is_sep(AT(s, i))) {

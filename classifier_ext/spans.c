@@ -8,7 +8,11 @@
 
 #include "native.h"
 
-enum { K_CARD, K_IBAN, K_SSN, K_ITIN, K_PHONE_INTL, K_DATE, K_MEDICAL_ID, K_COUNT };
+enum {
+    K_CARD, K_IBAN, K_SSN, K_ITIN, K_PHONE_INTL, K_DATE, K_MEDICAL_ID,
+    K_ID_FIRST, /* ids.c's kinds follow, in the order of ids.ID_CHECKS */
+    K_COUNT = K_ID_FIRST + LLR_ID_KINDS
+};
 
 /* ---------------------------------------------------------------- IBANs */
 
@@ -203,8 +207,10 @@ check_span(int kind, const Span *s, Py_ssize_t *starts, Py_ssize_t *lens)
         return 8 <= n && n <= 15;
     case K_DATE:
         return check_date(s);
-    default:
+    case K_MEDICAL_ID:
         return check_medical_id(s);
+    default:
+        return llr_check_id(kind - K_ID_FIRST, s);
     }
 }
 

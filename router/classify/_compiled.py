@@ -51,14 +51,18 @@ from router.classify.bank import (
     trigger,
 )
 from router.classify.checks import CHECKS
+from router.classify.ids import ID_CHECKS
 from router.classify.kernels import Kernels
 from router.classify.located import Matches
 from router.classify.patterns import BANK, RE_FLAGS, Pattern
 from router.classify.types import Classification, ClassifierConfig
 from router.wire import ChatRequest, ResponsesRequest
 
-# The span-only checks of checks.py, by their index in the C `count_valid`.
-SPAN_CHECKS: Final = ("card", "iban", "ssn", "itin", "phone_intl", "date", "medical_id")
+# The span-only checks of checks.py, by their index in the C `count_valid`
+# (the national identifiers of ids.py follow, in their order).
+SPAN_CHECKS: Final = (
+    "card", "iban", "ssn", "itin", "phone_intl", "date", "medical_id", *ID_CHECKS
+)  # fmt: skip
 
 SpanCheck = Callable[[str, int, int], bool]
 

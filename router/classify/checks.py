@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from router.classify import validators as v
+from router.classify.ids import ID_CHECKS
 
 if TYPE_CHECKING:
     from router.classify.kernels import Kernels
@@ -172,8 +173,11 @@ def check_jwt(text: str, start: int, end: int, kernels: Kernels) -> bool:
 def check_card(text: str, start: int, end: int, kernels: Kernels) -> bool:
     """13-19 digits, plain or in groups with one separator kind: any run of
     whole groups starting with a 4-digit group that is a valid card number
-    (issuer prefix, length, Luhn through the kernels)."""
+    (issuer prefix, length, Luhn through the kernels). A span may open with
+    the one non-digit that stands before a number glued to its keyword."""
     span = text[start:end]
+    if span and not "0" <= span[0] <= "9":
+        span = span[1:]
     groups = span.replace("-", " ").split(" ")
     if len(groups) == 1:
         return v.card_number_ok(span, kernels.luhn_ok)
@@ -322,6 +326,11 @@ def check_medical_id(text: str, start: int, end: int, kernels: Kernels) -> bool:
     return len(digits) >= 5 and len(set(digits)) > 1
 
 
+def _id_check(valid: Callable[[str], bool]) -> Check:
+    """A span check of ids.py: it reads the matched span only."""
+    return lambda text, start, end, kernels: valid(text[start:end])
+
+
 CHECKS: Mapping[str, Check] = {
     "assignment": check_assignment,
     "reversed_assignment": check_reversed_assignment,
@@ -344,4 +353,5 @@ CHECKS: Mapping[str, Check] = {
     "ipv6": check_ipv6,
     "date": check_date,
     "medical_id": check_medical_id,
+    **{name: _id_check(valid) for name, valid in ID_CHECKS.items()},
 }

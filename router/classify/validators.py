@@ -47,6 +47,10 @@ _CARD_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
     (3528, 3589, frozenset({16, 17, 18, 19})),  # JCB
     (62, 62, frozenset({16, 17, 18, 19})),  # UnionPay
     (2200, 2204, frozenset({16, 17, 18, 19})),  # Mir
+    (1800, 1800, frozenset({15})),  # JCB 15
+    (2131, 2131, frozenset({15})),
+    (81, 82, frozenset({16, 17, 18, 19})),  # RuPay, UnionPay 81
+    (9792, 9792, frozenset({16})),  # Troy
     (50, 50, frozenset(range(12, 20))),  # Maestro, Dankort, Verve
     (56, 58, frozenset(range(12, 20))),
     (60, 60, frozenset(range(12, 20))),  # RuPay, Maestro
