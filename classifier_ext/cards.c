@@ -18,7 +18,6 @@ typedef struct {
 #define L12_19 (L(12) | L(13) | L(14) | L(15) | L(16) | L(17) | L(18) | L(19))
 #define L14_19 (L(14) | L(16) | L(17) | L(18) | L(19))
 #define L16_19 (L(16) | L(17) | L(18) | L(19))
-#define L13_19 (L12_19 & ~L(12))
 
 static const CardRange card_ranges[] = {
     {4, 4, L(13) | L(16) | L(19)}, {51, 55, L(16)},       {2221, 2720, L(16)},
@@ -65,7 +64,7 @@ head4(const Py_UCS4 *d)
 static int
 card_number_ok(const Py_UCS4 *d, Py_ssize_t n)
 {
-    if (n < 13 || n > MAX_CARD) {
+    if (n < 12 || n > MAX_CARD) {
         return 0;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -96,7 +95,7 @@ card_runs_ok(const Span *s, const Py_ssize_t *starts, const Py_ssize_t *lens,
             digits &= IS_DIGIT(buf[k]);
         }
         unsigned issued = digits ? card_lengths[head4(buf)] : 0;
-        if (!(issued & L13_19)) {
+        if (!(issued & L12_19)) {
             continue;
         }
         /* buf holds group i; `next` is the first group not copied after it. */
@@ -110,7 +109,7 @@ card_runs_ok(const Span *s, const Py_ssize_t *starts, const Py_ssize_t *lens,
                 break;
             }
             size += lens[j];
-            if (size < 13 || !(issued & L(size))) {
+            if (size < 12 || !(issued & L(size))) {
                 continue;
             }
             for (; next <= j; next++) {

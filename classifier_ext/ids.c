@@ -540,6 +540,50 @@ kr_rrn_ok(const Span *s)
     return date_ok(v[4] * 10 + v[5], v[2] * 10 + v[3]);
 }
 
+static int
+aba_ok(const Span *s)
+{
+    int v[ID_CAP];
+    static const int w[] = {3, 7, 1, 3, 7, 1, 3, 7, 1};
+    if (id_digits(s, v) != 9 || all_same(v, 9)) {
+        return 0;
+    }
+    int head = v[0] * 10 + v[1];
+    if (!(head <= 12 || (head >= 21 && head <= 32) || (head >= 61 && head <= 72) ||
+          head == 80)) {
+        return 0;
+    }
+    return weighted(v, w, 9) % 10 == 0;
+}
+
+static int
+npi_ok(const Span *s)
+{
+    int v[ID_CAP + 5] = {8, 0, 8, 4, 0};
+    if (id_digits(s, v + 5) != 10 || (v[5] != 1 && v[5] != 2)) {
+        return 0;
+    }
+    return luhn_values(v, 15);
+}
+
+static int
+dea_ok(const Span *s)
+{
+    char v[9];
+    if (id_compact(s, v, 9) != 9 || strchr("ABCDEFGHJKLMPRSTUX", v[0]) == NULL ||
+        !all_d(v, 2, 9)) {
+        return 0;
+    }
+    if (!(v[1] == '9' || is_upper(v[1]))) {
+        return 0;
+    }
+    int d[7];
+    for (int i = 0; i < 7; i++) {
+        d[i] = v[2 + i] - '0';
+    }
+    return (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6];
+}
+
 /* ------------------------------------------------------------- entry */
 
 typedef int (*IdCheck)(const Span *);
@@ -549,7 +593,8 @@ static const IdCheck id_checks[] = {
     nino_ok,   nhs_ok,       steuer_id_ok,    nir_ok,   dni_ok,     nie_ok,
     codice_fiscale_ok,       bsn_ok,          be_nrn_ok, pesel_ok,  personnummer_ok,
     hetu_ok,   dk_cpr_ok,    aadhaar_ok,      pan_ok,   au_tfn_ok,  au_medicare_ok,
-    ca_sin_ok, cpf_ok,       cnpj_ok,         sg_nric_ok, kr_rrn_ok,
+    ca_sin_ok, cpf_ok,       cnpj_ok,         sg_nric_ok, kr_rrn_ok,  aba_ok,
+    npi_ok,    dea_ok,
 };
 
 int

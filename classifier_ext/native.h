@@ -68,7 +68,7 @@ PyObject *llr_count_lines(PyObject *module, PyObject *const *args,
                           Py_ssize_t nargs);
 
 /* ids.c: the check of ids.ID_CHECKS' kind-th entry over a span (0 or 1). */
-#define LLR_ID_KINDS 22
+#define LLR_ID_KINDS 25
 int llr_check_id(int kind, const Span *s);
 
 /* located.c */

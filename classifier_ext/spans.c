@@ -60,15 +60,22 @@ iban_ok(const Py_UCS4 *v, Py_ssize_t n)
     return rem == 1;
 }
 
+/* An ASCII letter upper-cased (str.upper of the ASCII spans IBANs match). */
+static Py_UCS4
+upper(Py_UCS4 c)
+{
+    return c >= 'a' && c <= 'z' ? c - 32 : c;
+}
+
 /* checks.check_iban: the leading whole groups that add up to the country's
- * length pass mod-97. */
+ * length pass mod-97, in any case. */
 static int
 check_iban(const Span *s)
 {
     if (s->len < 2) {
         return 0;
     }
-    int want = iban_length(AT(s, 0), AT(s, 1));
+    int want = iban_length(upper(AT(s, 0)), upper(AT(s, 1)));
     if (want == 0) {
         return 0;
     }
@@ -86,7 +93,7 @@ check_iban(const Span *s)
         }
         total++;
         if (total <= want) {
-            buf[size++] = AT(s, i);
+            buf[size++] = upper(AT(s, i));
         }
     }
     return 0;

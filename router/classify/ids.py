@@ -357,6 +357,42 @@ def kr_rrn_ok(span: str) -> bool:
     return _date_ok(int(v[4:6]), int(v[2:4]))
 
 
+_ABA_PREFIXES: Final = (
+    frozenset(range(13)) | frozenset(range(21, 33)) | frozenset(range(61, 73)) | {80}
+)
+
+
+def aba_ok(span: str) -> bool:
+    """US ABA routing number: a Federal Reserve prefix (00-12, 21-32, 61-72,
+    80) and the 3-7-1 weighted sum mod 10 == 0."""
+    v = digits(span)
+    if len(v) != 9 or _all_same(v) or int(v[:2]) not in _ABA_PREFIXES:
+        return False
+    return _weighted(v, (3, 7, 1, 3, 7, 1, 3, 7, 1)) % 10 == 0
+
+
+def npi_ok(span: str) -> bool:
+    """US National Provider Identifier: ten digits led by 1 or 2, Luhn over
+    the digits with the card-issuer prefix 80840 before them."""
+    v = digits(span)
+    return len(v) == 10 and v[0] in "12" and _luhn("80840" + v)
+
+
+_DEA_TYPES: Final = frozenset("ABCDEFGHJKLMPRSTUX")
+
+
+def dea_ok(span: str) -> bool:
+    """US DEA registration: a registrant-type letter, a letter (or 9), seven
+    digits whose 1st+3rd+5th plus twice 2nd+4th+6th ends in the 7th."""
+    v = compact(span, 9)
+    if len(v) != 9 or v[0] not in _DEA_TYPES or not _is_digits(v[2:]):
+        return False
+    if not (v[1] == "9" or ("A" <= v[1] <= "Z")):
+        return False
+    d = [int(c) for c in v[2:]]
+    return (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
+
+
 ID_CHECKS: Final[Mapping[str, Callable[[str], bool]]] = {
     "nino": nino_ok,
     "nhs": nhs_ok,
@@ -380,4 +416,7 @@ ID_CHECKS: Final[Mapping[str, Callable[[str], bool]]] = {
     "cnpj": cnpj_ok,
     "sg_nric": sg_nric_ok,
     "kr_rrn": kr_rrn_ok,
+    "aba": aba_ok,
+    "npi": npi_ok,
+    "dea": dea_ok,
 }

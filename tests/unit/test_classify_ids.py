@@ -38,6 +38,9 @@ VALID = {
     "cnpj": ("24.422.242/0001-31", "pii:br_cnpj"),
     "sg_nric": ("S1234567D", "pii:sg_nric"),
     "kr_rrn": ("910411-1777631", "pii:kr_rrn"),
+    "aba": ("021000021", "pii:bank_routing"),
+    "npi": ("1234567893", "phi:npi"),
+    "dea": ("BJ6125341", "phi:dea_number"),
 }
 # Kinds with a check digit or letter last: changing it breaks the number
 # (Medicare's check digit is the ninth, its last the card's issue number).
@@ -51,6 +54,9 @@ KEYWORD = {
     "hetu": "henkilötunnus", "dk_cpr": "CPR-nummer", "aadhaar": "Aadhaar",
     "pan": "PAN", "au_tfn": "TFN", "au_medicare": "Medicare number", "ca_sin": "SIN",
     "cpf": "CPF", "cnpj": "CNPJ", "sg_nric": "NRIC", "kr_rrn": "RRN",
+    "aba": "routing number",
+    "npi": "NPI",
+    "dea": "DEA number",
 }  # fmt: skip
 
 

@@ -100,7 +100,10 @@ def test_type_errors() -> None:
 
 # ---------------------------------------------------------------- span checks
 
-SPAN_ALPHABETS = ["0123456789 -", "0123456789-.", "GBDE0123456789 -AZ", "9876543210 ./"]
+SPAN_ALPHABETS = [
+    "0123456789 -", "0123456789-.", "GBDE0123456789 -AZ", "9876543210 ./",
+    "gbdeGBDE0123456789 -azAZ", "aX0123456789 -",
+]  # fmt: skip
 
 
 def span_cases(rng: random.Random) -> list[str]:
