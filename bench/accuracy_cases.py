@@ -114,6 +114,7 @@ def kinds() -> list[Kind]:
             "pii:ssn",
             _faker("en_US", "ssn"),
             ("SSN", "social security number"),
+            False,
         ),
         _id("us_itin", "high", "pii:itin", _faker("en_US", "itin"), ("ITIN",), False),
         _id(

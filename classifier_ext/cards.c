@@ -165,10 +165,10 @@ llr_check_card(const Span *whole, Py_ssize_t *starts, Py_ssize_t *lens)
 /* ---------------------------------------------------------- card groups */
 
 /* The spans re.finditer gives for patterns.py's card_grouped,
- *   \b[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b   (re.ASCII),
+ *   (?:^|[^0-9])[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b   (re.ASCII),
  * found without re. A match starts where a run of exactly four digits
- * follows a non-word character (or the start) and is followed by a
- * separator. A group is a separator and a run of 3 to 6 digits; a longer or
+ * follows a character that is no digit (which the match holds) or the
+ * start, and is followed by a separator. A group is a separator and a run of 3 to 6 digits; a longer or
  * shorter run ends the groups (taking fewer of its digits leaves a digit
  * next, which neither a separator nor \b accepts). Of 2 to 4 groups the
  * most are taken when a non-word character (or the end) follows them, else
@@ -198,7 +198,7 @@ static Py_ssize_t
 card_group_at(const Span *t, Py_ssize_t s, Py_ssize_t *starts, Py_ssize_t *lens,
               Py_ssize_t *groups)
 {
-    if ((s > 0 && is_word(AT(t, s - 1))) || digits_from(t, s, 5) != 4) {
+    if ((s > 0 && IS_DIGIT(AT(t, s - 1))) || digits_from(t, s, 5) != 4) {
         return -1;
     }
     starts[0] = s;

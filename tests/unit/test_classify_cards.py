@@ -51,6 +51,7 @@ def test_every_network_is_high(classifier: Classify, network: str) -> None:
     ("text", "signal"),
     [
         ("cc4111111111111111", "pii:credit_card"),
+        ("cc4111 1111 1111 1111", "pii:credit_card"),
         ("card_4111111111111111 please", "pii:credit_card"),
         ("ssn_078-05-1120", "pii:ssn"),
         ("SSN:078051120", "pii:ssn"),
