@@ -488,7 +488,7 @@ _PII_MEDIUM = (
             r"\b[A-Z]{1,2}[0-9][A-Z0-9]?[ \t][0-9][A-Z]{2}\b"
             r"|\b[A-Z][0-9][A-Z][ \t][0-9][A-Z][0-9]\b"
             r"|\b[0-9]{4}[ \t]?[A-Z]{2}[ \t]{1,2}[A-Z][a-z]{2,20}\b", "medium", None,
-            "pii:street_address", near="street_word", window=40),
+            "pii:street_address"),
     Pattern(403, "ipv4", r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
             "medium", "ipv4", "pii:ip_address"),
     Pattern(404, "ipv6",
@@ -530,10 +530,6 @@ _CONTEXTS = (
             r"|chiama|chiamami|cellulare|llama|llamame|movil|appelle|appelez|portable"
             r"|anrufen|ruf|bel|bellen|ligue|ligar|celular)\b",
             "context"),
-    Pattern(511, "street_word",
-            r"\b(?i:street|st|road|rd|lane|avenue|ave|close|crescent|drive|way|court"
-            r"|place|square|gardens|grove|terrace|row|mews|hill|park|green|walk"
-            r"|boulevard|blvd|highway|apt|suite|unit|flat|floor)\b\.?,?", "context"),
     Pattern(509, "person_ref",
             r"\b(?i:my|his|her|our|their)[ \t]{1,2}(?i:brother|sister|mother|mom|mum"
             r"|father|dad|son|daughter|wife|husband|partner|friend|grandmother"
