@@ -203,7 +203,7 @@ _SECRETS = (
             "secret:password"),
     Pattern(141, "password_label",
             r"(?:^[ \t]{0,4}(?i:password|passwd|passcode|passphrase)|\b(?i:pw|pwd"
-            r"|passcode|pin))[ \t]{0,2}[:=][ \t]{0,2}", "high", "password_phrase",
+            r"|passcode|pin))[ \t]{0,2}:[ \t]{0,2}", "high", "password_phrase",
             "secret:password"),
     Pattern(142, "session_cookie",
             r"(?:\b|_)(?i:phpsessid|jsessionid|aspsessionid[a-z]{0,8}"

@@ -350,8 +350,8 @@ _NOT_PASSWORDS = frozenset(_NOT_PASSWORD_WORDS.split())
 
 def password_word_ok(word: str) -> bool:
     """A word after "my password is": 4 to 64 characters, not a placeholder,
-    not code (`get_password()`, `cfg.password`) and not an English word
-    about passwords (`expired`, `wrong`, `the`)."""
+    not code (`get_password()`, `cfg.password`, `real_key`) and not an
+    English word about passwords (`expired`, `wrong`, `the`)."""
     if not 4 <= len(word) <= 64 or word.lower() in _NOT_PASSWORDS:
         return False
     if (
@@ -359,6 +359,8 @@ def password_word_ok(word: str) -> bool:
         or "[" in word
         or ("." in word and all(p.isidentifier() for p in word.split(".")))
     ):
+        return False
+    if word.isidentifier() and "_" in word.strip("_") and word.islower():
         return False
     return not is_placeholder(word) and any(map(str.isalnum, word))
 

@@ -67,6 +67,8 @@ def test_secrets_in_words_are_high(
         "the password is too short",
         "password: str = get_password()",
         "pw: ${PASSWORD}",
+        "password: real_key",
+        'password = "somefakekey"',
         "session = requests.Session()",
         "sessionid=<your session id>",
         "Write a poem about a seed phrase and twelve words of hope and light",
