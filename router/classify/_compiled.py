@@ -32,12 +32,14 @@ from typing import Any, Final, NamedTuple
 
 from router.classify import _native
 from router.classify._reference import (
+    CHECK_CAP,
     DEFAULT_CONFIG,
     SENSITIVE_GROUPS,
     TASK_GROUPS,
     Gathered,
     _near,
     assemble,
+    is_capped,
 )
 from router.classify.bank import (
     CARD_GROUPS,
@@ -211,16 +213,23 @@ class _Scope:
         if plan.context >= 0 and plan.context not in self.present:
             return 0
         ends = self.ends(plan.at)
+        capped = is_capped(p)
         if ends is None and plan.span_kind >= 0 and plan.context < 0:
             spans = plan.rx.findall(self.text)
+            if capped and len(spans) > CHECK_CAP:
+                return p.min_count
             return _native.count_valid(plan.span_kind, spans, p.min_count)
         near = self.ends(plan.context) if plan.context >= 0 else None
         matches = Matches(plan.rx, self.text, ends, plan.width)
-        count = 0
+        count = checked = 0
         for start, end in matches.spans(near, p.window):
-            if plan.check is not None and not plan.check(self.text, start, end):
-                continue
             if plan.context >= 0 and not self.near(plan, start):
+                continue
+            if capped:
+                checked += 1
+                if checked > CHECK_CAP:
+                    return p.min_count
+            if plan.check is not None and not plan.check(self.text, start, end):
                 continue
             count += 1
             if count >= p.min_count:
