@@ -10,7 +10,13 @@ table and appends one JSON line to bench/results/accuracy.jsonl:
   flagged rate on negatives;
 - task_prompts: false-"high" rate, task accuracy (code vs general, math
   counted as general), and the token estimator's mean absolute percentage
-  error against o200k_base (package bpe-openai), next to chars/4.
+  error against o200k_base (package bpe-openai), next to chars/4;
+- generated cases (accuracy_cases.py, Faker): per kind, recall (the kind's
+  signal fired and the level is at least the kind's) over several templates
+  with the value before and after its words, the false-`high` rate of
+  look-alikes whose check character is wrong, and the false-`high` and
+  false-`medium` rates of benign texts (standard-library code and
+  docstrings, business text with numbers, general medical questions).
 
 Run: python bench/bench_accuracy.py [--vectors DIR] [--no-record]
 """
@@ -32,8 +38,12 @@ import msgspec
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import accuracy_cases  # noqa: E402
 
 from router.classify import IMPLEMENTATION, KERNELS, Classification, classify  # noqa: E402
+from router.classify.types import LEVEL_RANK  # noqa: E402
 from router.wire import ChatMessage, ChatRequest  # noqa: E402
 
 DEFAULT_VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
@@ -48,6 +58,26 @@ TAXONOMY: dict[str, tuple[frozenset[str], str]] = {
     "US_PASSPORT": (frozenset({"pii:passport"}), "high"),
     "UK_PASSPORT": (frozenset({"pii:passport"}), "high"),
     "US_MBI": (frozenset({"phi:medicare_id"}), "high"),
+    "ABA_ROUTING_NUMBER": (frozenset({"pii:bank_routing"}), "high"),
+    "US_BANK_NUMBER": (frozenset({"pii:bank_account"}), "high"),
+    "US_DRIVER_LICENSE": (frozenset({"pii:driver_licence"}), "high"),
+    "US_NPI": (frozenset({"phi:npi"}), "high"),
+    "UK_NHS": (frozenset({"pii:uk_nhs"}), "high"),
+    "UK_NINO": (frozenset({"pii:uk_nino"}), "high"),
+    "DE_TAX_ID": (frozenset({"pii:de_tax_id"}), "high"),
+    "ES_NIF": (frozenset({"pii:es_dni"}), "high"),
+    "ES_NIE": (frozenset({"pii:es_nie"}), "high"),
+    "IT_FISCAL_CODE": (frozenset({"pii:it_fiscal_code"}), "high"),
+    "PL_PESEL": (frozenset({"pii:pl_pesel"}), "high"),
+    "SE_PERSONNUMMER": (frozenset({"pii:se_personnummer"}), "high"),
+    "FI_PERSONAL_IDENTITY_CODE": (frozenset({"pii:fi_hetu"}), "high"),
+    "IN_AADHAAR": (frozenset({"pii:in_aadhaar"}), "high"),
+    "IN_PAN": (frozenset({"pii:in_pan"}), "high"),
+    "AU_TFN": (frozenset({"pii:au_tfn"}), "high"),
+    "AU_MEDICARE": (frozenset({"pii:au_medicare"}), "high"),
+    "CA_SIN": (frozenset({"pii:ca_sin"}), "high"),
+    "SG_NRIC_FIN": (frozenset({"pii:sg_nric"}), "high"),
+    "KR_RRN": (frozenset({"pii:kr_rrn"}), "high"),
     "EMAIL_ADDRESS": (frozenset({"pii:email"}), "medium"),
     "PHONE_NUMBER": (frozenset({"pii:phone"}), "medium"),
     "IP_ADDRESS": (frozenset({"pii:ip_address"}), "medium"),
@@ -185,6 +215,44 @@ def token_metrics(texts: list[str]) -> dict[str, Any] | None:
     }
 
 
+def generated_metrics(per_kind: int, seed: int = 12) -> dict[str, Any]:
+    """Recall and look-alike false-high rate per kind, false high/medium on
+    benign texts (accuracy_cases.py)."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for k, kind in enumerate(accuracy_cases.kinds()):
+        found = alike_high = alike_n = 0
+        for text, value in accuracy_cases.cases(kind, per_kind, seed + k):
+            c = classify_text(text)
+            found += bool(kind.signals & set(c.signals)) and (
+                LEVEL_RANK[c.sensitivity] >= LEVEL_RANK[kind.level]
+            )
+            if kind.checked:
+                fake = text.replace(value, accuracy_cases.look_alike(value))
+                alike_high += classify_text(fake).sensitivity == "high"
+                alike_n += 1
+        kinds[kind.name] = {
+            "level": kind.level,
+            "recall": ratio(found, per_kind),
+            "cases": per_kind,
+            "look_alike_high": ratio(alike_high, alike_n),
+            "look_alikes": alike_n,
+        }
+    benign = {
+        "code and docs": accuracy_cases.stdlib_texts(150, seed),
+        "business numbers": accuracy_cases.business_texts(600, seed),
+        "medical questions": accuracy_cases.MEDICAL_QUESTIONS,
+    }
+    rates = {}
+    for name, texts in benign.items():
+        levels = [classify_text(t).sensitivity for t in texts]
+        rates[name] = {
+            "texts": len(texts),
+            "false_high": ratio(levels.count("high"), len(texts)),
+            "false_medium": ratio(levels.count("medium"), len(texts)),
+        }
+    return {"kinds": kinds, "benign": rates}
+
+
 def _pct(x: float | None) -> str:
     return "   n/a" if x is None else f"{100 * x:5.1f}%"
 
@@ -200,8 +268,8 @@ def report(result: dict[str, Any]) -> None:
             f"  {entity:<20} {m['level']:<7} {_pct(m['recall']):>7} "
             f"{m['positives']:>4} {_pct(m['fp_rate']):>8} {m['negatives']:>4}"
         )
-    print(f"  not sensitive here: {', '.join(NOT_SENSITIVE)}; other national IDs:"
-          " not detected")  # fmt: skip
+    print(f"  not sensitive here: {', '.join(NOT_SENSITIVE)}; bare numbers of the"
+          " kinds that need their keyword count as misses")  # fmt: skip
     print("\nsecret_cases (recall = sensitivity high)")
     print(f"  {'family':<26} {'recall':>7} {'n':>4} {'flagged':>8} {'n':>4}")
     for family, m in result["secrets"].items():
@@ -225,6 +293,22 @@ def report(result: dict[str, Any]) -> None:
         )
 
 
+def report_generated(g: dict[str, Any]) -> None:
+    print("\ngenerated cases (recall: signal and level; look-alike: wrong check)")
+    print(f"  {'kind':<20} {'level':<7} {'recall':>7} {'n':>4} {'alike high':>10}")
+    for name, m in g["kinds"].items():
+        print(
+            f"  {name:<20} {m['level']:<7} {_pct(m['recall']):>7} {m['cases']:>4} "
+            f"{_pct(m['look_alike_high']):>10}"
+        )
+    print(f"  {'benign':<20} {'texts':>6} {'false high':>10} {'false medium':>12}")
+    for name, m in g["benign"].items():
+        print(
+            f"  {name:<20} {m['texts']:>6} {_pct(m['false_high']):>10} "
+            f"{_pct(m['false_medium']):>12}"
+        )
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(
@@ -235,7 +319,7 @@ def git_commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def run(vectors: Path) -> dict[str, Any]:
+def run(vectors: Path, per_kind: int = 200) -> dict[str, Any]:
     prompts = load(vectors, "task_prompts.jsonl")
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(),
@@ -246,6 +330,7 @@ def run(vectors: Path) -> dict[str, Any]:
         "secrets": secret_metrics(load(vectors, "secret_cases.jsonl")),
         "task_prompts": task_metrics(prompts),
         "tokens": token_metrics([row["text"] for row in prompts]),
+        "generated": generated_metrics(per_kind),
     }
 
 
@@ -253,14 +338,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vectors", type=Path, default=DEFAULT_VECTORS)
     parser.add_argument("--no-record", action="store_true", help="do not append")
+    parser.add_argument("--per-kind", type=int, default=200, help="generated cases")
     args = parser.parse_args(argv)
     needed = ("presidio_cases.jsonl", "secret_cases.jsonl", "task_prompts.jsonl")
     missing = [n for n in needed if not (args.vectors / n).is_file()]
     if missing:
         print(f"skipped: {', '.join(missing)} not found under {args.vectors}")
         return 0
-    result = run(args.vectors)
+    result = run(args.vectors, args.per_kind)
     report(result)
+    report_generated(result["generated"])
     if not args.no_record:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         with RESULTS.open("ab") as fh:

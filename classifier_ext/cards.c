@@ -18,7 +18,6 @@ typedef struct {
 #define L12_19 (L(12) | L(13) | L(14) | L(15) | L(16) | L(17) | L(18) | L(19))
 #define L14_19 (L(14) | L(16) | L(17) | L(18) | L(19))
 #define L16_19 (L(16) | L(17) | L(18) | L(19))
-#define L13_19 (L12_19 & ~L(12))
 
 static const CardRange card_ranges[] = {
     {4, 4, L(13) | L(16) | L(19)}, {51, 55, L(16)},       {2221, 2720, L(16)},
@@ -28,6 +27,8 @@ static const CardRange card_ranges[] = {
     {3528, 3589, L16_19},          {62, 62, L16_19},      {2200, 2204, L16_19},
     {50, 50, L12_19},              {56, 58, L12_19},      {60, 60, L12_19},
     {63, 63, L12_19},              {67, 67, L12_19},      {1, 1, L(15)},
+    {1800, 1800, L(15)},           {2131, 2131, L(15)},   {81, 82, L16_19},
+    {9792, 9792, L(16)},
 };
 
 /* The card lengths issued to numbers that start with the four digits h:
@@ -63,7 +64,7 @@ head4(const Py_UCS4 *d)
 static int
 card_number_ok(const Py_UCS4 *d, Py_ssize_t n)
 {
-    if (n < 13 || n > MAX_CARD) {
+    if (n < 12 || n > MAX_CARD) {
         return 0;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -94,7 +95,7 @@ card_runs_ok(const Span *s, const Py_ssize_t *starts, const Py_ssize_t *lens,
             digits &= IS_DIGIT(buf[k]);
         }
         unsigned issued = digits ? card_lengths[head4(buf)] : 0;
-        if (!(issued & L13_19)) {
+        if (!(issued & L12_19)) {
             continue;
         }
         /* buf holds group i; `next` is the first group not copied after it. */
@@ -108,7 +109,7 @@ card_runs_ok(const Span *s, const Py_ssize_t *starts, const Py_ssize_t *lens,
                 break;
             }
             size += lens[j];
-            if (size < 13 || !(issued & L(size))) {
+            if (size < 12 || !(issued & L(size))) {
                 continue;
             }
             for (; next <= j; next++) {
@@ -126,10 +127,20 @@ card_runs_ok(const Span *s, const Py_ssize_t *starts, const Py_ssize_t *lens,
 }
 
 /* checks.check_card: the whole span, or a run of whole groups (one separator
- * kind) starting with a 4-long group, is a valid card number. */
+ * kind) starting with a 4-long group, is a valid card number; a first code
+ * point that is no digit is left out. */
 int
-llr_check_card(const Span *s, Py_ssize_t *starts, Py_ssize_t *lens)
+llr_check_card(const Span *whole, Py_ssize_t *starts, Py_ssize_t *lens)
 {
+    Span rest = *whole;
+    const Span *s = whole;
+    if (whole->len > 0 && !IS_DIGIT(AT(whole, 0))) {
+        /* The same characters from the second on (one code point of the
+         * span's kind further into its data). */
+        rest.data = (const char *)whole->data + whole->kind;
+        rest.len = whole->len - 1;
+        s = &rest;
+    }
     Py_ssize_t groups = 0, begin = 0;
     for (Py_ssize_t i = 0; i <= s->len; i++) {
         if (i == s->len || llr_is_sep(AT(s, i))) {
@@ -154,10 +165,10 @@ llr_check_card(const Span *s, Py_ssize_t *starts, Py_ssize_t *lens)
 /* ---------------------------------------------------------- card groups */
 
 /* The spans re.finditer gives for patterns.py's card_grouped,
- *   \b[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b   (re.ASCII),
+ *   (?:^|[^0-9])[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b   (re.ASCII),
  * found without re. A match starts where a run of exactly four digits
- * follows a non-word character (or the start) and is followed by a
- * separator. A group is a separator and a run of 3 to 6 digits; a longer or
+ * follows a character that is no digit (which the match holds) or the
+ * start, and is followed by a separator. A group is a separator and a run of 3 to 6 digits; a longer or
  * shorter run ends the groups (taking fewer of its digits leaves a digit
  * next, which neither a separator nor \b accepts). Of 2 to 4 groups the
  * most are taken when a non-word character (or the end) follows them, else
@@ -187,7 +198,7 @@ static Py_ssize_t
 card_group_at(const Span *t, Py_ssize_t s, Py_ssize_t *starts, Py_ssize_t *lens,
               Py_ssize_t *groups)
 {
-    if ((s > 0 && is_word(AT(t, s - 1))) || digits_from(t, s, 5) != 4) {
+    if ((s > 0 && IS_DIGIT(AT(t, s - 1))) || digits_from(t, s, 5) != 4) {
         return -1;
     }
     starts[0] = s;

@@ -51,7 +51,7 @@ native_luhn_ok(PyObject *module, PyObject *arg)
         return NULL;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
-    if (n < 13 || n > 19) {
+    if (n < 12 || n > 19) {
         Py_RETURN_FALSE;
     }
     Py_UCS4 digits[19];
@@ -387,7 +387,7 @@ static PyMethodDef native_methods[] = {
     {"estimate_tokens", native_estimate_tokens, METH_O,
      "estimate_tokens(text: str) -> int\n\nLight BPE token estimate."},
     {"luhn_ok", native_luhn_ok, METH_O,
-     "luhn_ok(digits: str) -> bool\n\nLuhn check of 13..19 ASCII digits."},
+     "luhn_ok(digits: str) -> bool\n\nLuhn check of 12..19 ASCII digits."},
     {"gather", (PyCFunction)(void (*)(void))llr_gather, METH_FASTCALL,
      "gather(request, chat: bool) -> (task, tokens, items, flags, tool_names)"
      "\n\nTask texts and facts of a decoded request (twin of "

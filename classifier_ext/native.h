@@ -9,6 +9,7 @@
  * tools.c    the tool definitions part of it         (gather.h is shared)
  * fields.c   fast field reads for gather.c
  * spans.c    span-only validators                    (twins of checks.py)
+ * ids.c      national identifier checks              (twins of ids.py)
  * shapes.c   JWT check, line-shape counts            (twins of checks.py, scan)
  * hits.c     hyperscan match collector, scan buffer
  * located.c  clusters of located.Matches and their near walk
@@ -68,6 +69,10 @@ PyObject *llr_count_valid(PyObject *module, PyObject *const *args, Py_ssize_t na
 PyObject *llr_check_jwt(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *llr_count_lines(PyObject *module, PyObject *const *args,
                           Py_ssize_t nargs);
+
+/* ids.c: the check of ids.ID_CHECKS' kind-th entry over a span (0 or 1). */
+#define LLR_ID_KINDS 25
+int llr_check_id(int kind, const Span *s);
 
 /* located.c */
 PyObject *llr_next_near(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

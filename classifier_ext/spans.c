@@ -8,7 +8,11 @@
 
 #include "native.h"
 
-enum { K_CARD, K_IBAN, K_SSN, K_ITIN, K_PHONE_INTL, K_DATE, K_MEDICAL_ID, K_COUNT };
+enum {
+    K_CARD, K_IBAN, K_SSN, K_ITIN, K_PHONE_INTL, K_DATE, K_MEDICAL_ID,
+    K_ID_FIRST, /* ids.c's kinds follow, in the order of ids.ID_CHECKS */
+    K_COUNT = K_ID_FIRST + LLR_ID_KINDS
+};
 
 /* ---------------------------------------------------------------- IBANs */
 
@@ -56,15 +60,22 @@ iban_ok(const Py_UCS4 *v, Py_ssize_t n)
     return rem == 1;
 }
 
+/* An ASCII letter upper-cased (str.upper of the ASCII spans IBANs match). */
+static Py_UCS4
+upper(Py_UCS4 c)
+{
+    return c >= 'a' && c <= 'z' ? c - 32 : c;
+}
+
 /* checks.check_iban: the leading whole groups that add up to the country's
- * length pass mod-97. */
+ * length pass mod-97, in any case. */
 static int
 check_iban(const Span *s)
 {
     if (s->len < 2) {
         return 0;
     }
-    int want = iban_length(AT(s, 0), AT(s, 1));
+    int want = iban_length(upper(AT(s, 0)), upper(AT(s, 1)));
     if (want == 0) {
         return 0;
     }
@@ -82,7 +93,7 @@ check_iban(const Span *s)
         }
         total++;
         if (total <= want) {
-            buf[size++] = AT(s, i);
+            buf[size++] = upper(AT(s, i));
         }
     }
     return 0;
@@ -203,8 +214,10 @@ check_span(int kind, const Span *s, Py_ssize_t *starts, Py_ssize_t *lens)
         return 8 <= n && n <= 15;
     case K_DATE:
         return check_date(s);
-    default:
+    case K_MEDICAL_ID:
         return check_medical_id(s);
+    default:
+        return llr_check_id(kind - K_ID_FIRST, s);
     }
 }
 

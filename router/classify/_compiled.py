@@ -35,6 +35,7 @@ from typing import Any, Final, NamedTuple
 
 from router.classify import _native
 from router.classify._reference import (
+    CHECK_CAP,
     DEFAULT_CONFIG,
     DEFAULT_UNREADABLE,
     SENSITIVE_GROUPS,
@@ -42,6 +43,7 @@ from router.classify._reference import (
     Gathered,
     _near,
     assemble,
+    is_capped,
 )
 from router.classify.bank import (
     CARD_GROUPS,
@@ -56,14 +58,18 @@ from router.classify.bank import (
 )
 from router.classify.body import request_body
 from router.classify.checks import CHECKS
+from router.classify.ids import ID_CHECKS
 from router.classify.kernels import Kernels
 from router.classify.located import Matches
 from router.classify.patterns import BANK, RE_FLAGS, Pattern
 from router.classify.types import Classification, ClassifierConfig, Unreadable
 from router.wire import ChatRequest, ResponsesRequest
 
-# The span-only checks of checks.py, by their index in the C `count_valid`.
-SPAN_CHECKS: Final = ("card", "iban", "ssn", "itin", "phone_intl", "date", "medical_id")
+# The span-only checks of checks.py, by their index in the C `count_valid`
+# (the national identifiers of ids.py follow, in their order).
+SPAN_CHECKS: Final = (
+    "card", "iban", "ssn", "itin", "phone_intl", "date", "medical_id", *ID_CHECKS
+)  # fmt: skip
 
 SpanCheck = Callable[[str, int, int], bool]
 
@@ -212,16 +218,23 @@ class _Scope:
         if plan.context >= 0 and plan.context not in self.present:
             return 0
         ends = self.ends(plan.at)
+        capped = is_capped(p)
         if ends is None and plan.span_kind >= 0 and plan.context < 0:
             spans = plan.rx.findall(self.text)
+            if capped and len(spans) > CHECK_CAP:
+                return p.min_count
             return _native.count_valid(plan.span_kind, spans, p.min_count)
         near = self.ends(plan.context) if plan.context >= 0 else None
         matches = Matches(plan.rx, self.text, ends, plan.width)
-        count = 0
+        count = checked = 0
         for start, end in matches.spans(near, p.window):
-            if plan.check is not None and not plan.check(self.text, start, end):
-                continue
             if plan.context >= 0 and not self.near(plan, start):
+                continue
+            if capped:
+                checked += 1
+                if checked > CHECK_CAP:
+                    return p.min_count
+            if plan.check is not None and not plan.check(self.text, start, end):
                 continue
             count += 1
             if count >= p.min_count:

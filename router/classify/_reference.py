@@ -234,25 +234,56 @@ _GAP_STOPS: Final = {
 }
 
 
+# Candidates of one sensitive pattern looked at per text (those near their
+# keyword, for a `near` pattern): past this many the pattern counts as
+# matched, fail closed, rather than spending more (a short fragment repeated
+# to 1 MB is tens of thousands of candidates, each a check).
+CHECK_CAP: Final = 1024
+
+
+# Counted by a C twin over the whole text in the compiled classifier
+# (bank.COUNTED_IN_C), linear whatever the count: not capped.
+_UNCAPPED: Final = frozenset({"card_grouped"})
+
+
+def is_capped(pattern: Pattern) -> bool:
+    """Whether `CHECK_CAP` bounds the pattern: a validated or `near` one of
+    the sensitive groups, unless counted in C."""
+    return (
+        pattern.group in SENSITIVE_GROUPS
+        and (pattern.validator is not None or pattern.near is not None)
+        and pattern.name not in _UNCAPPED
+    )
+
+
 def scan(text: str, groups: frozenset[str], kernels: Kernels) -> dict[str, int]:
     """Run the bank's patterns of `groups` over `text`: pattern name -> how
-    many matches counted (capped at `min_count`, except the fence count)."""
+    many matches counted (capped at `min_count`, except the fence count).
+    A match is looked at when it is near its context (if it names one); a
+    capped pattern with more than `CHECK_CAP` such matches counts
+    `min_count` whatever its checks would say."""
     counts: dict[str, int] = {}
     context_ends: dict[str, list[int]] = {}
     for pattern, rx in _COMPILED:
         if pattern.group not in groups:
             continue
         check = CHECKS[pattern.validator] if pattern.validator else None
-        count = 0
+        count = checked = 0
+        capped = is_capped(pattern)
         for m in rx.finditer(text):
-            if check is not None and not check(text, m.start(), m.end(), kernels):
-                continue
             if pattern.near is not None:
                 if pattern.near not in context_ends:
                     found = _CONTEXT_RX[pattern.near].finditer(text)
                     context_ends[pattern.near] = [x.end() for x in found]
                 if not _near(text, m.start(), pattern, context_ends[pattern.near]):
                     continue
+            if capped:
+                checked += 1
+                if checked > CHECK_CAP:
+                    count = pattern.min_count
+                    break
+            if check is not None and not check(text, m.start(), m.end(), kernels):
+                continue
             count += 1
             if count >= pattern.min_count and pattern.name != FENCE:
                 break

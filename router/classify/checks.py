@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from router.classify import validators as v
+from router.classify.ids import ID_CHECKS
 
 if TYPE_CHECKING:
     from router.classify.kernels import Kernels
@@ -170,10 +171,13 @@ def check_jwt(text: str, start: int, end: int, kernels: Kernels) -> bool:
 
 
 def check_card(text: str, start: int, end: int, kernels: Kernels) -> bool:
-    """13-19 digits, plain or in groups with one separator kind: any run of
+    """12-19 digits, plain or in groups with one separator kind: any run of
     whole groups starting with a 4-digit group that is a valid card number
-    (issuer prefix, length, Luhn through the kernels)."""
+    (issuer prefix, length, Luhn through the kernels). A span may open with
+    the one non-digit that stands before a number glued to its keyword."""
     span = text[start:end]
+    if span and not "0" <= span[0] <= "9":
+        span = span[1:]
     groups = span.replace("-", " ").split(" ")
     if len(groups) == 1:
         return v.card_number_ok(span, kernels.luhn_ok)
@@ -188,7 +192,7 @@ def check_card(text: str, start: int, end: int, kernels: Kernels) -> bool:
             size += len(groups[j])
             if size > 19:
                 break
-            if size >= 13 and v.card_number_ok(
+            if size >= 12 and v.card_number_ok(
                 "".join(groups[i : j + 1]), kernels.luhn_ok
             ):
                 return True
@@ -198,8 +202,8 @@ def check_card(text: str, start: int, end: int, kernels: Kernels) -> bool:
 def check_iban(text: str, start: int, end: int, kernels: Kernels) -> bool:
     """Compact, or grouped by spaces or dashes: the leading whole groups that
     add up to the country's length must pass mod-97 (a trailing word in
-    capitals may have been caught as one more group)."""
-    span = text[start:end]
+    capitals may have been caught as one more group). Any case."""
+    span = text[start:end].upper()
     want = v.IBAN_LENGTHS.get(span[:2])
     if want is None:
         return False
@@ -262,13 +266,64 @@ def check_cli_user(text: str, start: int, end: int, kernels: Kernels) -> bool:
 
 
 def check_auth_header(text: str, start: int, end: int, kernels: Kernels) -> bool:
-    """`Authorization: [Bearer|Basic|Token] <credential>` with a real value."""
+    """`Authorization: [Bearer|Basic|Token] <credential>` with a real value;
+    a Basic one counts when it decodes to `user:password`, however short."""
     pos = _skip_blanks(text, end)
     scheme_end = extend(text, pos, TOKEN_CHARS, 16)
-    if text[pos:scheme_end].lower() in ("bearer", "basic", "token", "api-token"):
+    scheme = text[pos:scheme_end].lower()
+    if scheme in ("bearer", "basic", "token", "api-token"):
         pos = _skip_blanks(text, scheme_end)
     value = text[pos : extend(text, pos, _HEADER_VALUE, 1024)]
-    return not v.is_placeholder(value) and v.looks_random(value, 8)
+    if v.is_placeholder(value):
+        return False
+    return v.looks_random(value, 8) or (scheme == "basic" and v.basic_ok(value))
+
+
+def check_password_phrase(text: str, start: int, end: int, kernels: Kernels) -> bool:
+    """`my password is X`, `pw: X`, `passcode X`: the word after the phrase
+    (bounded) is a plausible password, not an English word about one."""
+    word = _first_word(text, _skip_blanks(text, end), MAX_BARE).strip("\"'`.,;:!?)")
+    return v.password_word_ok(word)
+
+
+def check_cookie(text: str, start: int, end: int, kernels: Kernels) -> bool:
+    """A session cookie or token value after its name: 16+ token characters
+    mixing letters and digits, not code (`requests.Session()`)."""
+    pos = _skip_blanks(text, end)
+    pos += text[pos : pos + 1] in tuple(_QUOTES)
+    value = text[pos : extend(text, pos, _HEADER_VALUE + "%", MAX_TOKEN)]
+    return (
+        len(value) >= 16
+        and any(map(str.isdigit, value))
+        and any(map(str.isalpha, value))
+        and not v.is_code_reference(value)
+        and not v.is_placeholder(value)
+    )
+
+
+def check_seed_phrase(text: str, start: int, end: int, kernels: Kernels) -> bool:
+    """After a seed-phrase keyword (the span), within a few lines: twelve
+    words in a row, every one of the BIP-39 list."""
+    return v.seed_words_ok(text[end : end + MAX_BARE * 2])
+
+
+def check_hex_key(text: str, start: int, end: int, kernels: Kernels) -> bool:
+    """A 64-hex-digit key (0x optional): exactly that run, letters and digits."""
+    token = text[start : extend(text, end, "0123456789abcdefABCDEF", 128)]
+    token = token.removeprefix("0x")
+    return (
+        len(token) == 64
+        and any(map(str.isdigit, token))
+        and any(map(str.isalpha, token))
+        and not v.is_placeholder(token)
+    )
+
+
+def check_crypto_key(text: str, start: int, end: int, kernels: Kernels) -> bool:
+    """A base58 WIF or extended private key: the whole run of base58
+    characters at its issued length, mixing letters and digits."""
+    token = text[start : extend(text, end, v.BASE58, MAX_TOKEN)]
+    return v.crypto_key_ok(token)
 
 
 def check_email(text: str, start: int, end: int, kernels: Kernels) -> bool:
@@ -322,6 +377,11 @@ def check_medical_id(text: str, start: int, end: int, kernels: Kernels) -> bool:
     return len(digits) >= 5 and len(set(digits)) > 1
 
 
+def _id_check(valid: Callable[[str], bool]) -> Check:
+    """A span check of ids.py: it reads the matched span only."""
+    return lambda text, start, end, kernels: valid(text[start:end])
+
+
 CHECKS: Mapping[str, Check] = {
     "assignment": check_assignment,
     "reversed_assignment": check_reversed_assignment,
@@ -338,10 +398,16 @@ CHECKS: Mapping[str, Check] = {
     "url_credentials": check_url_credentials,
     "cli_user": check_cli_user,
     "auth_header": check_auth_header,
+    "password_phrase": check_password_phrase,
+    "cookie": check_cookie,
+    "seed_phrase": check_seed_phrase,
+    "crypto_key": check_crypto_key,
+    "hex_key": check_hex_key,
     "email": check_email,
     "phone_intl": check_phone_intl,
     "ipv4": check_ipv4,
     "ipv6": check_ipv6,
     "date": check_date,
     "medical_id": check_medical_id,
+    **{name: _id_check(valid) for name, valid in ID_CHECKS.items()},
 }

@@ -44,7 +44,9 @@ table name after it. And it keeps from hyperscan what it gets wrong: with
 databases miss a line that opens with exactly one blank after a line of 16
 characters or more (a test builds every pattern's own matches into such
 texts), so those patterns' markers start at the keyword and `re` checks the
-line start.
+line start. The same databases, once the national-ID patterns joined the
+bank, missed `]  ;` at a line's end after a line of 16 characters; so
+semicolon_line_end is looked for by its `;` (it is counted in C anyway).
 """
 
 from __future__ import annotations
@@ -193,17 +195,71 @@ _SECRETS = (
     Pattern(138, "discord_bot_token",
             r"\b[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27}",
             "high", "token_mixed", "secret:provider_token"),
+    Pattern(140, "password_phrase",
+            r"\b(?i:my|the|our|your|his|her|their|new|wifi|wi-fi|admin|root|login"
+            r"|email|bank|account)[ \t]{1,2}(?i:password|passcode|passphrase|passwd"
+            r"|pass code|pin|pw|pwd)(?:[ \t]{1,2}(?i:is|was|will be|would be)"
+            r"|[ \t]{0,2}[:=])[ \t]{0,2}", "high", "password_phrase",
+            "secret:password"),
+    Pattern(141, "password_label",
+            r"(?:^[ \t]{0,4}(?i:password|passwd|passcode|passphrase)|\b(?i:pw|pwd"
+            r"|passcode|pin))[ \t]{0,2}:[ \t]{0,2}", "high", "password_phrase",
+            "secret:password"),
+    Pattern(142, "session_cookie",
+            r"(?:\b|_)(?i:phpsessid|jsessionid|aspsessionid[a-z]{0,8}"
+            r"|asp\.net_sessionid|sessionid|session_?id|session-id|sessid"
+            r"|connect\.sid|session|session_?token|laravel_session|remember_token"
+            r"|refresh_token|access_token|auth_token|csrftoken|xsrf-token"
+            r"|__host-[a-z_-]{1,20}|__secure-[a-z_-]{1,20})[\"']?[ \t]{0,2}[=:]"
+            r"[ \t]{0,2}", "high", "cookie", "secret:session_token"),
+    Pattern(143, "seed_phrase",
+            r"\b(?i:seed[ \t]?phrase|seed words|recovery phrase|recovery words"
+            r"|mnemonic(?: phrase)?|backup phrase|wallet words|wallet phrase"
+            r"|(?:12|24|twelve|twenty-four) words)\b", "high", "seed_phrase",
+            "secret:seed_phrase"),
+    Pattern(144, "crypto_wif_key",
+            r"\b(?:5[HJK]|[KL][1-9A-HJ-NP-Za-km-z]|[xtyz]prv)[1-9A-HJ-NP-Za-km-z]{20}",
+            "high", "crypto_key", "secret:crypto_private_key"),
+    Pattern(145, "crypto_hex_key", r"\b(?:0x)?[0-9a-fA-F]{32}", "high", "hex_key",
+            "secret:crypto_private_key", near="private_key_keyword", window=32),
+    Pattern(146, "private_key_keyword",
+            r"\b(?i:private[ _-]?key|priv[ _-]?key|secret[ _-]?key|wallet key"
+            r"|signing key)", "context"),
     Pattern(139, "cohere_key", r"\b(?i:co_api_key|cohere_api_token)[\"']?[ \t]{0,4}"
             r"[:=][ \t]{0,4}[\"']?[A-Za-z0-9]{40}\b", "high", "token",
             "secret:cohere_key"),
 )  # fmt: skip
 
+# In place of `\b` before a number: no digit before it, so a number glued to
+# its keyword (`ssn_078-05-1120`, `cc4111111111111111`) is found; the match
+# then holds that one character, which the checks skip.
+_GLUED = r"(?:^|[^0-9])"
+
+# Conditions, diagnoses and medications: `high` only beside a person
+# (`person_ref`) in the same sentence.
+_CONDITIONS = (
+    "(?:HIV|AIDS|COPD|PTSD|ADHD|(?i:diabetes|diabetic|cancer|leukemia|leukaemia"
+    "|lymphoma|melanoma|tumou?r|hepatitis|tuberculosis|epilepsy|asthma|dementia"
+    "|alzheimer'?s"
+    "|parkinson'?s|multiple sclerosis|schizophrenia|bipolar(?: disorder)?"
+    "|depression|anxiety disorder|autism|anorexia|bulimia|addiction"
+    "|alcoholism|hypertension|heart failure|heart attack|stroke|arrhythmia"
+    "|kidney disease|renal failure|cirrhosis|crohn'?s|colitis|lupus|arthritis"
+    "|psoriasis|herpes|chlamydia|gonorrh(?:o)?ea|syphilis|covid(?:-19)?|pneumonia"
+    "|sickle cell|cystic fibrosis|hemophilia|haemophilia|infertility|miscarriage"
+    "|pregnan(?:t|cy)|osteoporosis|migraine|insomnia|obesity|thyroid|hypothyroidism"
+    "|chemotherapy|chemo|radiotherapy|dialysis|insulin|metformin|lisinopril"
+    "|atorvastatin|levothyroxine|sertraline|fluoxetine|prozac|zoloft|xanax"
+    "|alprazolam|methadone|oxycodone|adderall|ritalin|antidepressants?"
+    "|antiretrovirals?|warfarin|prednisone|gabapentin|opioids?))"
+)
+
 _PII_HIGH = (
     Pattern(200, "ssn_separated",
-            r"\b[0-9]{3}(?:-[0-9]{2}-| [0-9]{2} |\.[0-9]{2}\.)[0-9]{4}\b", "high",
-            "ssn", "pii:ssn"),
-    Pattern(201, "ssn_keyword_digits", r"\b[0-9]{9}\b", "high", "ssn", "pii:ssn",
-            near="ssn_keyword", window=24),
+            _GLUED + r"[0-9]{3}(?:-[0-9]{2}-| [0-9]{2} |\.[0-9]{2}\.)[0-9]{4}\b",
+            "high", "ssn", "pii:ssn"),
+    Pattern(201, "ssn_keyword_digits", _GLUED + r"[0-9]{9}\b", "high", "ssn",
+            "pii:ssn", near="ssn_keyword", window=24),
     Pattern(202, "itin_separated",
             r"\b9[0-9]{2}(?:-[0-9]{2}-| [0-9]{2} |\.[0-9]{2}\.)[0-9]{4}\b", "high",
             "itin", "pii:itin"),
@@ -211,15 +267,15 @@ _PII_HIGH = (
             "pii:itin", near="itin_keyword", window=24),
     Pattern(204, "passport_number", r"\b[A-Z]{0,2}[0-9]{6,9}\b", "high", None,
             "pii:passport", near="passport_keyword", window=32),
-    Pattern(205, "card_compact", r"\b[0-9]{13,19}\b", "high", "card",
+    Pattern(205, "card_compact", _GLUED + r"[0-9]{12,19}\b", "high", "card",
             "pii:credit_card"),
-    Pattern(206, "card_grouped", r"\b[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b", "high",
-            "card", "pii:credit_card"),
-    Pattern(207, "iban_compact", r"\b[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}\b", "high",
-            "iban", "pii:iban"),
-    Pattern(208, "iban_grouped",
-            r"\b[A-Z]{2}[0-9]{2}(?:[ -][A-Z0-9]{4}){2,7}(?:[ -][A-Z0-9]{1,4})?\b",
+    Pattern(206, "card_grouped", _GLUED + r"[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b",
+            "high", "card", "pii:credit_card"),
+    Pattern(207, "iban_compact", r"\b[A-Za-z]{2}[0-9]{2}[A-Za-z0-9]{11,30}\b",
             "high", "iban", "pii:iban"),
+    Pattern(208, "iban_grouped",
+            r"\b[A-Za-z]{2}[0-9]{2}(?:[ -][A-Za-z0-9]{1,11}){2,9}\b", "high", "iban",
+            "pii:iban"),
     Pattern(300, "medical_record_number",
             r"\b[A-Z]{0,4}-?[0-9][0-9-]{3,14}[0-9]\b", "high", "medical_id",
             "phi:medical_record", near="mrn_keyword", window=24),
@@ -235,7 +291,149 @@ _PII_HIGH = (
             None, "phi:diagnosis", near="person_marker", window=120),
     Pattern(304, "diagnosis_word", r"\b(?i:diagnos(?:is|ed|es)|dx)\b", "high", None,
             "phi:diagnosis", near="person_marker", window=80),
+    Pattern(305, "condition_word", r"\b" + _CONDITIONS + r"\b", "high", None,
+            "phi:condition", near="person_ref", window=80, gap_stop="\n.!?;"),
+    Pattern(306, "diagnosis_of_person", r"\b(?i:diagnos(?:is|ed|es)|dx)\b", "high",
+            None, "phi:diagnosis", near="person_ref", window=60,
+            gap_stop="\n.!?;"),
 )  # fmt: skip
+
+# A number written before its keyword: a few blanks, one punctuation mark and
+# up to three short words ("123456782 is my TFN", "123456782 (BSN)").
+_BEFORE_KEYWORD = (
+    r"[ \t]{0,2}(?:[(\[,:;-][ \t]{0,2})?(?:(?i:is|was|are|my|our|his|her|their"
+    r"|your|the|a|an|as|of|for)[ \t]{1,2}){0,3}"
+)
+
+
+def _run(n: int) -> str:
+    """`n` digits, single blanks, dots or dashes allowed between them."""
+    return rf"\b[0-9](?:[ .-]?[0-9]){{{n - 1}}}\b"
+
+
+def _keyed(
+    at: int, name: str, number: str, signal: str, keywords: str, window: int = 32
+) -> tuple[Pattern, Pattern, Pattern]:
+    """A number that counts only next to its keyword, either side of it: the
+    keyword context (`at + 300`), the number after it (`near`) and the number
+    before it (one regex). The check is the id kind `name`."""
+    keyword = f"(?i:{keywords})"
+    return (
+        Pattern(at + 300, f"{name}_keyword", rf"\b{keyword}", "context"),
+        Pattern(at, name, number, "high", name, signal, near=f"{name}_keyword",
+                window=window),
+        Pattern(at + 1, f"{name}_before_keyword",
+                number + _BEFORE_KEYWORD + keyword + r"\b", "high", name, signal),
+    )  # fmt: skip
+
+
+_KEYED_IDS = (
+    *_keyed(220, "nhs", _run(10), "pii:uk_nhs", "nhs"),
+    *_keyed(222, "steuer_id", _run(11), "pii:de_tax_id",
+            "steuer-?id|steuer-?identifikationsnummer|steuerliche"
+            " identifikationsnummer|identifikationsnummer|idnr|tax id"),
+    *_keyed(224, "bsn", _run(9), "pii:nl_bsn",
+            "bsn|burgerservicenummer|sofinummer|citizen service number"),
+    *_keyed(226, "be_nrn", _run(11), "pii:be_national_number",
+            "rijksregisternummer|registre national|national register number"
+            "|national number|insz|niss"),
+    *_keyed(228, "pesel", _run(11), "pii:pl_pesel", "pesel"),
+    *_keyed(230, "personnummer", r"\b(?:[0-9]{2})?[0-9]{6}[-+ ]?[0-9]{4}\b",
+            "pii:se_personnummer",
+            "personnummer|personnr|samordningsnummer|personal identity number"),
+    *_keyed(232, "dk_cpr", r"\b[0-9]{6}[- ]?[0-9]{4}\b", "pii:dk_cpr",
+            "cpr|cpr-nummer|cpr-nr|cpr number"),
+    *_keyed(234, "aadhaar", r"\b[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}\b",
+            "pii:in_aadhaar", "aadhaar|aadhar|adhaar|uidai|uid"),
+    *_keyed(236, "au_tfn", r"\b[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{2,3}\b", "pii:au_tfn",
+            "tfn|tax file number"),
+    *_keyed(238, "au_medicare",
+            r"\b[2-6][0-9]{3}[ -]?[0-9]{5}[ -]?[0-9](?:[ /-]?[0-9])?\b",
+            "pii:au_medicare", "medicare"),
+    *_keyed(240, "ca_sin", r"\b[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{3}\b", "pii:ca_sin",
+            "sin|social insurance number|numero d'assurance sociale|nas"),
+    *_keyed(242, "cpf", _run(11), "pii:br_cpf", "cpf"),
+    *_keyed(244, "cnpj", _run(14), "pii:br_cnpj", "cnpj"),
+    *_keyed(246, "kr_rrn", _run(13), "pii:kr_rrn",
+            "rrn|resident registration number|jumin"),
+    *_keyed(248, "aba", _run(9), "pii:bank_routing",
+            "aba|routing|routing number|rtn|routing transit number|transit number"
+            "|wire routing", window=40),
+    *_keyed(254, "npi", _run(10), "phi:npi",
+            "npi|national provider identifier|provider id"),
+    *_keyed(256, "dea", r"\b[A-Za-z][A-Za-z9][ -]?[0-9]{7}\b", "phi:dea_number",
+            "dea|dea number|dea registration|dea no"),
+)  # fmt: skip
+
+_ACCOUNT_WORDS = (
+    "account (?:number|no|#)|acct|a/c no|checking account|savings account"
+    "|bank account|kontonummer|rekeningnummer"
+)
+_BANK_DETAILS = (
+    Pattern(250, "bank_account", r"\b[0-9]{2}[0-9 -]{4,15}[0-9]\b", "high",
+            "medical_id", "pii:bank_account", near="account_keyword", window=24),
+    Pattern(251, "uk_sort_code_account",
+            r"\b[0-9]{2}-[0-9]{2}-[0-9]{2}[ \t,;/]{1,3}(?:(?i:account|acc|a/c)"
+            r"(?i:[ \t]{1,2}(?:number|no\.?))?[ \t:#]{1,3})?[0-9]{8}\b", "high", None,
+            "pii:bank_account"),
+    Pattern(252, "uk_sort_code", r"\b[0-9]{2}[- ]?[0-9]{2}[- ]?[0-9]{2}\b", "high",
+            None, "pii:bank_account", near="sort_code_keyword", window=16),
+    Pattern(581, "account_keyword", f"\\b(?i:{_ACCOUNT_WORDS})\\b", "context"),
+    Pattern(582, "sort_code_keyword", r"\b(?i:sort[ -]?code)\b", "context"),
+)  # fmt: skip
+
+_FORMATTED_IDS = (
+    Pattern(260, "nino",
+            r"\b[A-Z]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[A-D]\b", "high",
+            "nino", "pii:uk_nino"),
+    Pattern(261, "nir",
+            r"\b[12][ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?(?:[0-9]{2}|2[ABab])[ ]?[0-9]{3}[ ]?"
+            r"[0-9]{3}[ ]?[0-9]{2}\b", "high", "nir", "pii:fr_nir"),
+    Pattern(262, "dni", r"\b[0-9]{8}[ -]?[A-Za-z]\b", "high", "dni", "pii:es_dni"),
+    Pattern(263, "nie", r"\b[XYZxyz][ -]?[0-9]{7}[ -]?[A-Za-z]\b", "high", "nie",
+            "pii:es_nie"),
+    Pattern(264, "codice_fiscale",
+            r"\b[A-Za-z]{6}[0-9LMNP-Vlmnp-v]{2}[A-Za-z][0-9LMNP-Vlmnp-v]{2}[A-Za-z]"
+            r"[0-9LMNP-Vlmnp-v]{3}[A-Za-z]\b", "high", "codice_fiscale",
+            "pii:it_fiscal_code"),
+    Pattern(265, "be_nrn_formatted",
+            r"\b[0-9]{2}\.[0-9]{2}\.[0-9]{2}-[0-9]{3}\.[0-9]{2}\b", "high", "be_nrn",
+            "pii:be_national_number"),
+    Pattern(266, "personnummer_formatted", r"\b(?:[0-9]{2})?[0-9]{6}[-+][0-9]{4}\b",
+            "high", "personnummer", "pii:se_personnummer"),
+    Pattern(267, "hetu", r"\b[0-9]{6}[-+A-FU-Ya-fu-y][0-9]{3}[0-9A-Ya-y]\b", "high",
+            "hetu", "pii:fi_hetu"),
+    Pattern(268, "pan", r"\b[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]\b", "high", "pan",
+            "pii:in_pan"),
+    Pattern(269, "cpf_formatted", r"\b[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}\b",
+            "high", "cpf", "pii:br_cpf"),
+    Pattern(270, "cnpj_formatted",
+            r"\b[0-9]{2}\.[0-9]{3}\.[0-9]{3}/[0-9]{4}-[0-9]{2}\b", "high", "cnpj",
+            "pii:br_cnpj"),
+    Pattern(271, "sg_nric", r"\b[STFGstfg][0-9]{7}[A-Za-z]\b", "high", "sg_nric",
+            "pii:sg_nric"),
+    Pattern(272, "kr_rrn_formatted", r"\b[0-9]{6}-[1-8][0-9]{6}\b", "high", "kr_rrn",
+            "pii:kr_rrn"),
+)  # fmt: skip
+
+_LICENCE_WORDS = (
+    "driver'?s?'?[ \\t]{0,2}licen[cs]e|driving[ \\t]{0,2}licen[cs]e|dl|dln"
+    "|f(?:u|ue)hrerschein|permis de conduire"
+)
+_DOCUMENTS = (
+    Pattern(280, "passport_before_keyword",
+            r"\b[A-Z]{0,2}[0-9]{6,9}\b" + _BEFORE_KEYWORD + r"(?i:passport)s?\b",
+            "high", None, "pii:passport"),
+    Pattern(281, "driver_licence", r"\b[A-Za-z]{0,5}[0-9][A-Za-z0-9-]{4,16}\b",
+            "high", "medical_id", "pii:driver_licence", near="licence_keyword",
+            window=32),
+    Pattern(282, "driver_licence_before_keyword",
+            r"\b[A-Za-z]{0,5}[0-9][A-Za-z0-9-]{4,16}\b" + _BEFORE_KEYWORD
+            + f"(?i:{_LICENCE_WORDS})" + r"\b", "high", "medical_id",
+            "pii:driver_licence"),
+    Pattern(580, "licence_keyword", f"\\b(?i:{_LICENCE_WORDS})\\b", "context"),
+)  # fmt: skip
+
 
 _PII_MEDIUM = (
     Pattern(400, "email",
@@ -244,10 +442,53 @@ _PII_MEDIUM = (
             marker=r"@[A-Za-z0-9][A-Za-z0-9-]{0,40}\."),
     Pattern(401, "phone_us",
             r"(?:\+1[ .-]?|\b1[ .-])?(?:\([2-9][0-9]{2}\)[ ]?|\b[2-9][0-9]{2}[ .-])"
-            r"[2-9][0-9]{2}[ .-][0-9]{4}\b", "medium", None, "pii:phone"),
+            r"[2-9][0-9]{2}[ .-][0-9]{4}(?:[ ]?(?i:x|ext\.?)[ ]?[0-9]{1,6})?\b",
+            "medium", None, "pii:phone"),
     Pattern(402, "phone_international",
             r"\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,5}", "medium",
             "phone_intl", "pii:phone"),
+    Pattern(407, "phone_national",
+            r"(?:\(0?[1-9][0-9]{0,3}\)[ ]?|\b0[1-9][0-9]{0,3}[ ./-])[1-9][0-9]{2,4}"
+            r"[ .-]?[0-9]{3,4}(?:[ .-]?[0-9]{1,4})?\b", "medium", "phone_intl",
+            "pii:phone"),
+    Pattern(408, "phone_fr", r"\b0[1-9](?:[ .-][0-9]{2}){4}\b", "medium", None,
+            "pii:phone"),
+    Pattern(409, "phone_keyword_digits",
+            r"(?:\b[0-9]|\()[0-9 ().-]{7,16}[0-9]\b", "medium", "phone_intl",
+            "pii:phone", near="phone_keyword", window=24),
+    Pattern(410, "street_address_eu",
+            r"\b[A-Z][a-z]{2,30}(?:stra(?:ss|.)e|str\.|weg|gasse|platz|allee|ring"
+            r"|damm|straat|laan|plein|gracht|kade|dijk|singel|gade|vej|v.gen"
+            r"|gatan)[ \t]{1,2}[0-9]{1,4}[a-z]?\b"
+            r"|\b[0-9]{1,4}(?:[ \t]?(?:bis|ter))?,?[ \t]{1,2}(?i:rue|avenue|boulevard"
+            r"|bd|impasse|all.e|chemin|quai|cours)[ \t]{1,2}(?:(?:de|du|des|la|le|d')"
+            r"[ \t]{1,2}){0,2}[A-Z]"
+            r"|\b(?i:calle|c/|avenida|avda\.|paseo|carrer|via|viale|piazza|corso"
+            r"|largo|rua|travessa)[ \t]{1,2}(?:(?:de|del|la|di|della|dos|das|do|da)"
+            r"[ \t]{1,2}){0,2}(?:[A-Z][A-Za-z'-]{1,20}[ \t]{1,2}){1,3},?[ \t]{0,2}"
+            r"(?:n[.o]{0,2}[ \t]?)?[0-9]{1,4}\b"
+            r"|\b[A-Z][A-Za-z]{1,20}[ \t]{1,2}(?:Road|Marg|Nagar)[ \t]{1,2}[0-9]{1,4}\b"
+            r"|\b[0-9]{1,5},[ \t]{1,2}(?:[A-Z][A-Za-z]{0,20}[ \t]{1,2}){1,3}"
+            r"(?i:road|marg|nagar|street|lane)\b", "medium", None,
+            "pii:street_address"),
+    Pattern(412, "postal_tail",
+            r",[ \t]{1,2}(?:[A-Z][a-z]{1,20}[ \t]){0,2}[A-Z][a-z]{1,20},?[ \t]{1,2}"
+            r"[A-Z]{2,3},?[ \t]{1,2}(?:[0-9]{5}(?:-[0-9]{4})?|[A-Z][0-9][A-Z][ ]?"
+            r"[0-9][A-Z][0-9]|[0-9]{4})\b"
+            r"|,[ \t]{1,2}(?:[0-9]{5}|[0-9]{4}[ ]?[A-Z]{2}|[0-9]{5}-[0-9]{3}|[0-9]{8})"
+            r",?[ \t]{1,2}[A-Z][^\n,.;:!?]{2,30}"
+            r"|,[ \t]{1,2}[A-Z]{1,2}[0-9][A-Z0-9]?[ \t][0-9][A-Z]{2}\b"
+            r"|,[ \t]{1,2}[A-Z][^\n,.;:!?0-9]{2,30},[ \t]{1,2}[0-9]{5}\b", "medium",
+            None, "pii:street_address"),
+    Pattern(413, "phone_before_keyword",
+            r"(?:\b[0-9]|\+)[0-9 ().-]{7,16}[0-9]\b" + _BEFORE_KEYWORD
+            + r"(?i:phone|mobile|cell|number|cellphone|landline|whatsapp)\b", "medium",
+            "phone_intl", "pii:phone"),
+    Pattern(411, "postcode_city",
+            r"\b[A-Z]{1,2}[0-9][A-Z0-9]?[ \t][0-9][A-Z]{2}\b"
+            r"|\b[A-Z][0-9][A-Z][ \t][0-9][A-Z][0-9]\b"
+            r"|\b[0-9]{4}[ \t]?[A-Z]{2}[ \t]{1,2}[A-Z][a-z]{2,20}\b", "medium", None,
+            "pii:street_address"),
     Pattern(403, "ipv4", r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
             "medium", "ipv4", "pii:ip_address"),
     Pattern(404, "ipv6",
@@ -257,7 +498,9 @@ _PII_MEDIUM = (
             r"\b[0-9]{1,6}[A-Za-z]?[ \t]{1,2}(?:[NSEW]\.?[ \t]{1,2})?"
             r"(?:(?:[A-Z][a-z]{1,20}|[0-9]{1,3}(?:st|nd|rd|th))[ \t]{1,2}){1,4}"
             r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr"
-            r"|court|ct|place|pl|terrace|way|parkway|pkwy|highway|hwy|circle)\b",
+            r"|court|ct|place|pl|terrace|way|parkway|pkwy|highway|hwy|circle|close"
+            r"|crescent|cres|gardens|grove|row|square|sq|mews|hill|walk|green"
+            r"|parade|esplanade)\b",
             "medium", None, "pii:street_address"),
     Pattern(406, "date_of_birth",
             r"\b(?i:dob|d\.o\.b\.?|date of birth|birth ?date|born on|birthday)"
@@ -281,6 +524,26 @@ _CONTEXTS = (
             r"\b(?i:patient|pt)\b:?[ \t]{1,3}[A-Z][a-z]{1,20}"
             r"|\b(?:Mr|Mrs|Ms|Miss)\.?[ \t]{1,3}[A-Z][a-z]{1,20}"
             r"|\b(?i:dob|date of birth|d\.o\.b)\b", "context"),
+    Pattern(510, "phone_keyword",
+            r"\b(?i:call|phone|tel|telephone|mobile|cell|cellphone|whatsapp|text me"
+            r"|reach me|fax|ph|mob|handy|telefon|telefono|telefoon|numero|contact"
+            r"|chiama|chiamami|cellulare|llama|llamame|movil|appelle|appelez|portable"
+            r"|anrufen|ruf|bel|bellen|ligue|ligar|celular)\b",
+            "context"),
+    Pattern(509, "person_ref",
+            r"\b(?i:my|his|her|our|their)[ \t]{1,2}(?i:brother|sister|mother|mom|mum"
+            r"|father|dad|son|daughter|wife|husband|partner|friend|grandmother"
+            r"|grandfather|grandma|grandpa|aunt|uncle|cousin|child|kid|baby"
+            r"|boyfriend|girlfriend|fiance|fiancee|colleague|coworker|boss|neighbou?r"
+            r"|patient|client|niece|nephew|parents?|children|kids)\b"
+            r"|\b(?i:patient|pt)\b:?[ \t]{1,3}[A-Z][a-z]{1,20}"
+            r"|\b(?:Mr|Mrs|Ms|Miss|Dr)\.?[ \t]{1,3}[A-Z][a-z]{1,20}"
+            r"|\b(?i:dob|date of birth|d\.o\.b)\b"
+            r"|\bI(?:'m|'ve been| am| was| have been)[ \t]{1,2}(?i:diagnosed|treated"
+            r"|prescribed|admitted)"
+            r"|\b[A-Z][a-z]{1,20}(?:[ \t][A-Z][a-z]{1,20})?[ \t]{1,2}(?i:was|has been"
+            r"|got|had been)[ \t]{1,2}(?i:diagnosed|admitted|prescribed|treated"
+            r"|hospitali[sz]ed)", "context"),
     Pattern(506, "code_verb",
             r"\b(?i:write|implement|develop|create|code|build|generate|fix|debug"
             r"|refactor|optimi[sz]e|complete|review|rewrite|port|translate|convert)\b",
@@ -326,7 +589,7 @@ _CODE = (
             None, "code:syntax"),
     Pattern(612, "semicolon_line_end",
             r"[)\]'\"][ \t]{0,2};[ \t]{0,2}$", "code", None, "code:syntax",
-            min_count=2),
+            min_count=2, marker=";"),
     Pattern(613, "import_line",
             r"^[ \t]{0,8}(?:from[ \t]{1,4}[A-Za-z_.][A-Za-z0-9_.]{0,60}[ \t]{1,4}import"
             r"[ \t]{1,4}[A-Za-z_*(]|import[ \t]{1,4}[A-Za-z_][A-Za-z0-9_]{0,40}"
@@ -431,6 +694,10 @@ _TOOLS = (
 BANK: Final[tuple[Pattern, ...]] = (
     *_SECRETS,
     *_PII_HIGH,
+    *_KEYED_IDS,
+    *_FORMATTED_IDS,
+    *_DOCUMENTS,
+    *_BANK_DETAILS,
     *_PII_MEDIUM,
     *_CONTEXTS,
     *_CODE,

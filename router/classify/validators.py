@@ -13,13 +13,15 @@ import ipaddress
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
 
 DIGITS = frozenset("0123456789")
 
 
 def luhn_ok(digits: str) -> bool:
-    """Luhn checksum of an ASCII digit string 13 to 19 long; False otherwise."""
-    if not 13 <= len(digits) <= 19 or not all(c in DIGITS for c in digits):
+    """Luhn checksum of an ASCII digit string 12 to 19 long; False otherwise."""
+    if not 12 <= len(digits) <= 19 or not all(c in DIGITS for c in digits):
         return False
     total = 0
     for i, c in enumerate(reversed(digits)):
@@ -47,6 +49,10 @@ _CARD_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
     (3528, 3589, frozenset({16, 17, 18, 19})),  # JCB
     (62, 62, frozenset({16, 17, 18, 19})),  # UnionPay
     (2200, 2204, frozenset({16, 17, 18, 19})),  # Mir
+    (1800, 1800, frozenset({15})),  # JCB 15
+    (2131, 2131, frozenset({15})),
+    (81, 82, frozenset({16, 17, 18, 19})),  # RuPay, UnionPay 81
+    (9792, 9792, frozenset({16})),  # Troy
     (50, 50, frozenset(range(12, 20))),  # Maestro, Dankort, Verve
     (56, 58, frozenset(range(12, 20))),
     (60, 60, frozenset(range(12, 20))),  # RuPay, Maestro
@@ -58,7 +64,7 @@ _CARD_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
 
 def card_number_ok(digits: str, luhn: Callable[[str], bool] = luhn_ok) -> bool:
     """A known issuer prefix with one of its lengths, and a valid Luhn digit."""
-    if not 13 <= len(digits) <= 19 or not digits.isascii() or not digits.isdigit():
+    if not 12 <= len(digits) <= 19 or not digits.isascii() or not digits.isdigit():
         return False
     head = int(digits[:4])
     for lo, hi, lengths in _CARD_RANGES:
@@ -312,3 +318,95 @@ def date_ok(day_month: tuple[int, int], year: int | None) -> bool:
     a, b = day_month
     valid = (1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)
     return valid and (year is None or year < 100 or 1900 <= year <= 2100)
+
+
+def basic_ok(value: str) -> bool:
+    """A Basic credential: base64 of printable `user:password`, both sides
+    non-empty."""
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    user, colon, password = raw.partition(b":")
+    return (
+        bool(colon and user and password)
+        and raw.isascii()
+        and raw.decode().isprintable()
+    )
+
+
+# Words that follow "my password is" without being one.
+_NOT_PASSWORD_WORDS = """
+    a an the not no none null empty blank same different wrong incorrect invalid
+    correct right expired locked lost forgotten missing required needed reset changed
+    weak strong short long too very so also still now just only being been set saved
+    stored hashed encrypted hidden shown visible secure insecure ok okay fine good bad
+    working rejected accepted valid case below above here there attached following in
+    on at for of with and or but because that this it what which when where mine yours
+    his hers ours theirs your my our their all please stars asterisks unknown
+    string str int bool text char varchar optional password passwd secret"""
+_NOT_PASSWORDS = frozenset(_NOT_PASSWORD_WORDS.split())
+
+
+def password_word_ok(word: str) -> bool:
+    """A word after "my password is": 4 to 64 characters, not a placeholder,
+    not code (`get_password()`, `cfg.password`, `real_key`) and not an
+    English word about passwords (`expired`, `wrong`, `the`)."""
+    if not 4 <= len(word) <= 64 or word.lower() in _NOT_PASSWORDS:
+        return False
+    if (
+        "(" in word
+        or "[" in word
+        or ("." in word and all(p.isidentifier() for p in word.split(".")))
+    ):
+        return False
+    if word.isidentifier() and "_" in word.strip("_") and word.islower():
+        return False
+    return not is_placeholder(word) and any(map(str.isalnum, word))
+
+
+@cache
+def bip39_words() -> frozenset[str]:
+    """The BIP-0039 English word list (bip39_english.txt, MIT: see
+    bip39_english.LICENSE beside it)."""
+    path = Path(__file__).with_name("bip39_english.txt")
+    return frozenset(path.read_text(encoding="ascii").split())
+
+
+def seed_words_ok(text: str) -> bool:
+    """Twelve words in a row of the list, at least nine of them distinct (as
+    random draws from 2048 words are); words are split at blanks, commas and
+    numbering (`1. abandon 2. ability`)."""
+    listed = bip39_words()
+    run: list[str] = []
+    for raw in text.replace(",", " ").split():
+        word = raw.strip(".):;").lower()
+        if word.isdigit():
+            continue
+        if word in listed:
+            run.append(word)
+            if len(run) >= 12 and len(set(run[-12:])) >= 9:
+                return True
+        else:
+            run = []
+    return False
+
+
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def crypto_key_ok(token: str) -> bool:
+    """Bitcoin WIF (51 characters led by 5, 52 led by K or L) or an extended
+    private key (xprv/tprv, 111 characters), mixing letters and digits."""
+    n = len(token)
+    shaped = (
+        (n == 51 and token[0] == "5")
+        or (n == 52 and token[0] in "KL")
+        or (n == 111 and token[:4] in ("xprv", "tprv", "yprv", "zprv"))
+    )
+    return (
+        shaped
+        and any(map(str.isdigit, token))
+        and any(map(str.isalpha, token))
+        and len(set(token)) > 12
+    )

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.classify import tokens, validators
+from router.classify import ids, tokens, validators
 from router.classify.patterns import BY_NAME, RE_FLAGS
 
 native = pytest.importorskip("router.classify._native")
@@ -100,7 +100,10 @@ def test_type_errors() -> None:
 
 # ---------------------------------------------------------------- span checks
 
-SPAN_ALPHABETS = ["0123456789 -", "0123456789-.", "GBDE0123456789 -AZ", "9876543210 ./"]
+SPAN_ALPHABETS = [
+    "0123456789 -", "0123456789-.", "GBDE0123456789 -AZ", "9876543210 ./",
+    "gbdeGBDE0123456789 -azAZ", "aX0123456789 -",
+]  # fmt: skip
 
 
 def span_cases(rng: random.Random) -> list[str]:
@@ -118,7 +121,7 @@ def span_cases(rng: random.Random) -> list[str]:
     return cases
 
 
-@pytest.mark.parametrize("kind", range(7))
+@pytest.mark.parametrize("kind", range(7 + len(ids.ID_CHECKS)))
 def test_span_checks_seeded(kind: int) -> None:
     from router.classify._compiled import KERNELS, SPAN_CHECKS
     from router.classify.checks import CHECKS
@@ -358,7 +361,7 @@ def test_hits_and_buffers_reject_bad_input() -> None:
     with pytest.raises(TypeError):
         native.count_valid(0, ["4111"], "1")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        native.count_valid(9, [], 1)
+        native.count_valid(7 + len(ids.ID_CHECKS), [], 1)
     with pytest.raises(ValueError):
         native.check_jwt("eyJ", 9)
     with pytest.raises(AttributeError):  # as the reference's gather raises
