@@ -15,7 +15,10 @@ $(VENV)/.run: $(PY) pyproject.toml setup.py
 	$(PY) -m pip install --quiet .
 	touch $@
 
+# build_ext runs the venv's own setuptools: it must read pyproject's SPDX
+# license string (setuptools 77+).
 $(VENV)/.test: $(PY) pyproject.toml setup.py
+	$(PY) -m pip install --quiet --upgrade "setuptools>=77" wheel
 	$(PY) -m pip install --quiet -e ".[test,lint]"
 	touch $@
 
