@@ -56,7 +56,7 @@ bench: bench-accuracy bench-classify bench-bank bench-proxy bench-store
 # tests under it (libasan preloaded: the interpreter itself is not built with
 # it). Rebuilds the plain extension afterwards.
 SANITIZE_TESTS := tests/unit/test_native_diff.py tests/unit/test_classify_diff.py \
-	tests/unit/test_classify_bank.py
+	tests/unit/test_classify_bank.py tests/unit/test_classify_ids.py
 sanitize: $(VENV)/.test
 	LLR_SANITIZE=1 $(PY) setup.py --quiet build_ext --inplace --force
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" \
