@@ -76,7 +76,7 @@ bench: bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-lo
 # it). Rebuilds the plain extension afterwards.
 SANITIZE_TESTS := tests/unit/test_native_diff.py tests/unit/test_classify_diff.py \
 	tests/unit/test_classify_body_diff.py \
-	tests/unit/test_classify_bank.py
+	tests/unit/test_classify_bank.py tests/unit/test_classify_ids.py
 sanitize: $(VENV)/.test
 	LLR_SANITIZE=1 $(PY) setup.py --quiet build_ext --inplace --force
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" \

@@ -10,6 +10,7 @@
  * fields.c   fast field reads for gather.c
  * spans.c    span-only validators                    (twins of checks.py)
  * ids.c      national identifier checks              (twins of ids.py)
+ * ids_more.c the same, outside Europe; ids.h is shared
  * shapes.c   JWT check, line-shape counts            (twins of checks.py, scan)
  * hits.c     hyperscan match collector, scan buffer
  * located.c  clusters of located.Matches and their near walk
