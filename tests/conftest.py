@@ -12,6 +12,7 @@ import pytest
 
 from router.classify import REFERENCE, Classify, select
 from router.classify.kernels import PY_KERNELS, Kernels
+from router.wire import ChatMessage, ChatRequest
 
 
 @functools.cache
@@ -50,3 +51,10 @@ def classifier(request: pytest.FixtureRequest) -> Classify:
     """`classify(request, *, config=..., sensitivity_hint=...)`."""
     classify: Classify = _implementation(request.param).classify
     return classify
+
+
+def classified(classifier: Classify, text: str) -> tuple[str, tuple[str, ...]]:
+    """Sensitivity and signals of one user message."""
+    message = ChatMessage(role="user", content=text)
+    got = classifier(ChatRequest(model="auto", messages=[message]))
+    return got.sensitivity, got.signals

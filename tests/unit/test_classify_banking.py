@@ -7,13 +7,7 @@ from __future__ import annotations
 import pytest
 
 from router.classify import Classify, ids
-from router.wire import ChatMessage, ChatRequest
-
-
-def classified(classifier: Classify, text: str) -> tuple[str, tuple[str, ...]]:
-    message = ChatMessage(role="user", content=text)
-    got = classifier(ChatRequest(model="auto", messages=[message]))
-    return got.sensitivity, got.signals
+from tests.conftest import classified
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,7 @@ from __future__ import annotations
 import pytest
 
 from router.classify import Classify
-from router.wire import ChatMessage, ChatRequest
-
-
-def classified(classifier: Classify, text: str) -> tuple[str, tuple[str, ...]]:
-    message = ChatMessage(role="user", content=text)
-    got = classifier(ChatRequest(model="auto", messages=[message]))
-    return got.sensitivity, got.signals
-
+from tests.conftest import classified
 
 PHONES = [
     "(415) 555-2671 ext. 204", "415.555.2671", "494-387-2194x9115",

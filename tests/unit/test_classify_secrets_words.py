@@ -10,7 +10,7 @@ import base64
 import pytest
 
 from router.classify import Classify, validators
-from router.wire import ChatMessage, ChatRequest
+from tests.conftest import classified
 
 SEED = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 WIF = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ"
@@ -19,12 +19,6 @@ XPRV = (
     "LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
 )
 HEX_KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
-
-
-def classified(classifier: Classify, text: str) -> tuple[str, tuple[str, ...]]:
-    message = ChatMessage(role="user", content=text)
-    got = classifier(ChatRequest(model="auto", messages=[message]))
-    return got.sensitivity, got.signals
 
 
 @pytest.mark.parametrize(
