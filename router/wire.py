@@ -14,7 +14,7 @@ messages: 880 -> 780 us to decode).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import msgspec
 
@@ -59,8 +59,19 @@ class ToolCall(msgspec.Struct, kw_only=True, gc=False):
     function: FunctionCall | None = None
 
 
+# The roles OpenAI accepts (../shared/specs/openai_openapi.yaml:
+# ChatCompletionRequestMessage, EasyInputMessage); any other is a 400 there,
+# and here.
+ChatRole = Literal["developer", "system", "user", "assistant", "tool", "function"]
+InputRole = Literal["user", "assistant", "system", "developer"]
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "messages[].role": get_args(ChatRole),
+    "input[].role": get_args(InputRole),
+}
+
+
 class ChatMessage(msgspec.Struct, kw_only=True, gc=False):
-    role: str
+    role: ChatRole
     content: str | list[ContentPart] | None = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
@@ -100,7 +111,7 @@ class InputItem(msgspec.Struct, kw_only=True, gc=False):
     a reasoning item, ... All fields optional; `type` defaults to message."""
 
     type: str = "message"
-    role: str | None = None
+    role: InputRole | None = None
     content: str | list[ContentPart] | None = None
     name: str | None = None
     arguments: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,7 +11,7 @@ import orjson
 from aiohttp import web
 
 from router.errors import InvalidRequest
-from router.wire import Request, decode_request
+from router.wire import ALLOWED, Request, decode_request
 
 T = TypeVar("T")
 
@@ -52,9 +53,12 @@ def decode_with(
     try:
         return decode(body)
     except msgspec.ValidationError as exc:
-        raise InvalidRequest(
-            f"Invalid request: {exc}", param=_param(str(exc))
-        ) from None
+        param = _param(str(exc))
+        message = f"Invalid request: {exc}"
+        allowed = ALLOWED.get(re.sub(r"\[\d+\]", "[]", param or ""))
+        if allowed is not None:
+            message += f"; expected one of {', '.join(allowed)}"
+        raise InvalidRequest(message, param=param) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"Request body is not valid JSON: {exc}") from None
     except RecursionError:

@@ -121,3 +121,34 @@ async def test_non_ascii_request_id_is_replaced_and_its_row_is_kept(
     store = server.app[STORE]
     await store.flush()
     assert store.dropped == 0 and store.written == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param", "allowed"),
+    [
+        (
+            "/v1/chat/completions",
+            {"model": "auto", "messages": [{"role": "wizard", "content": "hi"}]},
+            "messages[0].role",
+            "developer, system, user, assistant, tool, function",
+        ),
+        (
+            "/v1/responses",
+            {"model": "auto", "input": [{"role": "tool", "content": "hi"}]},
+            "input[0].role",
+            "user, assistant, system, developer",
+        ),
+    ],
+)
+async def test_unknown_roles_are_a_400_naming_the_allowed_ones(
+    client: aiohttp.ClientSession,
+    path: str,
+    body: dict[str, object],
+    param: str,
+    allowed: str,
+) -> None:
+    r = await client.post(path, json=body, headers=AUTH)
+    assert r.status == 400
+    error = (await r.json())["error"]
+    assert error["param"] == param
+    assert error["message"].endswith(f"expected one of {allowed}")
