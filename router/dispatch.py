@@ -82,15 +82,7 @@ class _Run:
         self.attempts = attempts
 
     def _call(self, hop: Hop) -> Call:
-        c = self.call
-        return Call(
-            api=c.api,
-            body=c.body,
-            stream=c.stream,
-            model=hop.model,
-            request_id=c.request_id,
-            pinned=c.pinned,
-        )
+        return msgspec.structs.replace(self.call, model=hop.model)
 
     def _ended(
         self, hop: Hop, start: float, exc: UpstreamError | None, cancelled: bool
