@@ -138,7 +138,7 @@ def test_example_documents_every_key() -> None:
         *("minSamples", "maxConcurrent", "candidates", "classifier"),
         *("options", "keepAlive", "cost", "inputPer1M", "outputPer1M", "baseline"),
         *("circuit", "failures", "failureRate", "window", "cooldownMs"),
-        *("maxCooldownMs", "probes"),
+        *("maxCooldownMs", "probes", "clientOptions", "allow", "max", "keepAliveMax"),
         *(f.encode_name for f in msgspec.structs.fields(ClassifierConfig)),
     ]
     missing = [k for k in keys if not re.search(rf"(?<![\w-]){k}(?![\w-])", text)]
