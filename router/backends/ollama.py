@@ -7,7 +7,14 @@ client's API: a chat completion or SSE chunks, a Response or typed events.
 A pinned call is sent only to a model this Ollama runs itself: not one with a
 cloud tag, and not one `/api/show` reports as remote (`remote_host`, a model
 pulled from another host, which Ollama forwards there). Each answer is cached
-per model for `SHOW_TTL_S`; the ones found remote are `remote_models`.
+per model for `SHOW_TTL_S`; the ones found remote are `remote_models`, and
+its capabilities say whether a reasoning effort may become `think`.
+
+`/api/tags` is the inventory (`absent_models`: what is known not pulled), read
+by app.model_inventory. Ollama is always asked to stream; a non-streaming
+client gets the stream gathered into one answer. Ollama's refusals of a model
+for this request (not found, a missing capability, a prompt past its
+context) are failures of kind `model`, which fall back.
 """
 
 from __future__ import annotations
