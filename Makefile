@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test lint ext bench bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load bench-peers bench-cost sanitize clean
+.PHONY: run demo test lint ext bench bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load bench-peers bench-cost sanitize clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ ext: $(VENV)/.test
 # Serves the example policy; LLR_HOST/LLR_PORT/LLR_POLICY from the environment win.
 run: $(VENV)/.run
 	LLR_POLICY="$${LLR_POLICY:-policy.example.yaml}" $(BIN)/llm-router serve
+
+# Stand-ins for the three backends on free loopback ports, the router on
+# policy.demo.yaml, one request of each kind; stops everything it started.
+demo: $(VENV)/.run
+	$(PY) bench/demo.py
 
 # The example policy's routing cases first (pytest's summary stays last).
 test: ext
