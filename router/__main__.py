@@ -6,7 +6,6 @@ No work happens at import time; each subcommand imports what it needs.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -38,6 +37,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="reload the policy when its file changes (env LLR_WATCH=1)",
+    )
+    s.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="text, or JSON lines with one object per request (env LLR_LOG_FORMAT, "
+        "default text)",
+    )
+    s.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=["debug", "info", "warning", "error"],
+        help="least severe level logged; JSON request lines are info "
+        "(env LLR_LOG_LEVEL, default info)",
     )
 
     c = sub.add_parser("check", help="validate a policy file")
@@ -108,11 +120,11 @@ def _explain(policy_path: str | None, file: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from router.errors import PolicyError
+    from router.logs import configure
     from router.policy import load_policy
     from router.serve import serve
     from router.settings import settings_from
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = settings_from(
         policy=args.policy,
         host=args.host,
@@ -121,7 +133,10 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_body_bytes=args.max_body_bytes,
         watch=args.watch,
+        log_format=args.log_format,
+        log_level=args.log_level,
     )
+    configure(settings.log_format, settings.log_level)
     try:
         policy = load_policy(settings.policy)
     except PolicyError as exc:

@@ -24,6 +24,7 @@ from prometheus_client import Gauge
 
 from router.app import backend_status, create_app
 from router.backends.pool import disabled_backends
+from router.logs import configure
 from router.policy.model import Policy
 from router.settings import Settings
 from router.state import POLICY, RECORDER, PolicyHolder
@@ -146,7 +147,7 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
 
 
 def _worker(policy: Policy, settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure(settings.log_format, settings.log_level)
     uvloop.run(_serve(policy, settings, reuse_port=True))
 
 
