@@ -97,21 +97,21 @@ def test_every_worker_reloads(tmp_path: Path) -> None:
     policy.write_text(example)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLR_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "router", "serve", "--workers", "2", "--policy",
-         str(policy), "--port", str(port), "--db", "off"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "router", "serve", "--workers", "2", "--policy",
+             str(policy), "--port", str(port), "--db", "off"],
+            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                old = hashes(base, 1)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
+        # Both workers serving (each says so once it handles signals).
+        while log.read_text().count(" router serving ") < 2:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        old = hashes(base, 1)
         policy.write_text(example.replace("p50Ms: 600", "p50Ms: 650"))
         status, body = post(base + "/admin/reload")
         assert status == 200 and {body["policy_hash"]} != old
