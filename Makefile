@@ -10,9 +10,13 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Stamps re-install only when the packaging changes.
+# Stamps re-install only when the packaging changes. A venv the test targets
+# made holds an editable install of this tree: it is kept (brought up to date
+# by its own stamp), since a plain install over it would leave the console
+# script running a copy of the code as it was.
 $(VENV)/.run: $(PY) pyproject.toml setup.py
-	$(PY) -m pip install --quiet .
+	if [ -f $(VENV)/.test ]; then $(MAKE) --no-print-directory $(VENV)/.test; \
+	else $(PY) -m pip install --quiet .; fi
 	touch $@
 
 # build_ext runs the venv's own setuptools: it must read pyproject's SPDX
