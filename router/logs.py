@@ -28,6 +28,9 @@ LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 TEXT_FORMAT = "%(asctime)s %(name)s %(message)s"
 ACCESS_LOGGER = "router.access"
+# POSIX PIPE_BUF: a write to a pipe of at most this many bytes is never
+# interleaved with another process's.
+ATOMIC_WRITE = 4096
 
 _format: LogFormat = "text"
 
@@ -75,7 +78,7 @@ class AccessLog:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
-        self._lines: list[str] = []
+        self._lines: list[bytes] = []
 
     def __call__(self, rec: RequestRecord) -> None:
         line = orjson.dumps(
@@ -108,7 +111,7 @@ class AccessLog:
                 "sensitivity": rec.sensitivity,
             },
             option=orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE,
-        ).decode()
+        )
         lines = self._lines
         lines.append(line)
         if len(lines) == 1:
@@ -118,10 +121,24 @@ class AccessLog:
                 self.flush()
 
     def flush(self) -> None:
+        """Write the held lines in writes of at most `ATOMIC_WRITE` bytes,
+        each ending at a line's end: several workers share one stderr pipe,
+        and a pipe keeps a write of that size whole."""
         lines, self._lines = self._lines, []
-        if lines:
-            self._stream.write("".join(lines))
-            self._stream.flush()
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            if chunk and size + len(line) > ATOMIC_WRITE:
+                self._write(chunk)
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line)
+        if chunk:
+            self._write(chunk)
+
+    def _write(self, lines: list[bytes]) -> None:
+        self._stream.write(b"".join(lines).decode())
+        self._stream.flush()
 
 
 def access_log(stream: TextIO | None = None) -> AccessLog | None:

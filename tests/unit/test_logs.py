@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Iterator
 
+import orjson
 import pytest
 
 from router import logs
@@ -78,3 +79,29 @@ def test_json_formatter_lines() -> None:
         "message": "hello there",
     }
     assert second["level"] == "error" and "ValueError: boom" in second["exc"]
+
+
+class Writes(io.StringIO):
+    """A stream that remembers each flushed write, as a pipe would see it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_a_batch_goes_out_in_whole_lines_of_at_most_one_pipe_buffer() -> None:
+    out = Writes()
+    access = logs.AccessLog(out)
+    for i in range(200):
+        access._lines.append(orjson.dumps({"i": i, "pad": "é" * 40}) + b"\n")
+    access.flush()
+    assert len(out.writes) > 1
+    assert all(len(w.encode()) <= logs.ATOMIC_WRITE for w in out.writes)
+    assert all(w.endswith("\n") for w in out.writes)
+    assert [json.loads(line)["i"] for line in out.getvalue().splitlines()] == list(
+        range(200)
+    )
