@@ -53,7 +53,12 @@ async def test_a_stream_in_flight_keeps_its_policy(
         json={"model": "auto", "messages": [{"role": "user", "content": "hi"}]},
     )
     assert fresh.status == 200 and fresh.headers["x-llr-backend"] == "frontier"
-    assert fresh.headers["x-llr-policy"] == (await reloaded.json())["policy_hash"]
+    swapped = await reloaded.json()
+    assert fresh.headers["x-llr-policy"] == swapped["policy_hash"]
+    explained = await c.post("/v1/route", json={"model": "auto", "input": "hi"})
+    assert explained.headers["x-llr-policy"] == swapped["policy_hash"]
+    loaded_at = float(explained.headers["x-llr-policy-loaded-at"])
+    assert loaded_at == pytest.approx(swapped["policy_loaded_at"], abs=1e-3)
 
     rest = first + await r.content.read()
     assert rest.rstrip().endswith(b"data: [DONE]")
