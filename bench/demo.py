@@ -384,6 +384,9 @@ def demo(out: Callable[[str], None] = print) -> int:
     except (RuntimeError, OSError) as exc:
         out(f"demo failed: {exc}")
         return 1
+    except KeyboardInterrupt:
+        out("interrupted; stopping what the demo started")
+        return 130
     finally:
         procs.stop_all()
         shutil.rmtree(work, ignore_errors=True)
