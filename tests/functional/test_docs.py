@@ -203,3 +203,22 @@ async def test_every_sdk_example_runs(router: str) -> None:
         script = loopback_only(block[2], router)
         code, out = await run(sys.executable, "-c", script)
         assert code == 0, (ident(block), out)
+
+
+def test_policy_doc_names_every_policy_key() -> None:
+    import msgspec
+
+    from router.classify.types import ClassifierConfig, Unreadable
+    from router.policy import schema
+
+    prose = FENCE.sub("", (ROOT / "docs" / "policy.md").read_text())
+    spans = re.findall(r"`([^`]+)`", prose)
+    named = set(re.findall(r"\w+", " ".join(spans)))
+    structs = [
+        schema.RawPolicy, schema.RawBackend, schema.RawCost, schema.RawCircuit,
+        schema.RawRoute, schema.RawMatch, schema.RawTokens, schema.RawPrivacy,
+        schema.RawAB, ClassifierConfig, Unreadable,
+    ]  # fmt: skip
+    for struct in structs:
+        for field in msgspec.structs.fields(struct):
+            assert field.encode_name in named, (struct.__name__, field.encode_name)
