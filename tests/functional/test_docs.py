@@ -222,3 +222,25 @@ def test_policy_doc_names_every_policy_key() -> None:
     for struct in structs:
         for field in msgspec.structs.fields(struct):
             assert field.encode_name in named, (struct.__name__, field.encode_name)
+
+
+def test_api_doc_lists_every_endpoint_and_error_code() -> None:
+    from router import errors
+    from router.policy import load_policy as load
+
+    text = (ROOT / "docs" / "api.md").read_text()
+    app = create_app(
+        load(ROOT / "policy.example.yaml"), Settings(policy="p.yaml", db="off")
+    )
+    for resource in app.router.resources():
+        path = resource.canonical
+        for r in resource:
+            if r.method != "HEAD":
+                assert f"`{r.method} {path}" in text, (r.method, path)
+    kinds = [getattr(errors, name) for name in dir(errors)]
+    for kind in kinds:
+        if isinstance(kind, type) and issubclass(kind, errors.HTTPError):
+            if kind is errors.HTTPError:
+                continue
+            assert f"| {kind.status} | `{kind.type}` |" in text, kind
+            assert kind.code is None or f"`{kind.code}`" in text, kind
