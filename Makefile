@@ -23,7 +23,7 @@ $(VENV)/.run: $(PY) pyproject.toml setup.py
 # license string (setuptools 77+).
 $(VENV)/.test: $(PY) pyproject.toml setup.py
 	$(PY) -m pip install --quiet --upgrade "setuptools>=77" wheel
-	$(PY) -m pip install --quiet -e ".[test,lint]"
+	$(PY) -m pip install --quiet -e ".[test,lint,clients]"
 	touch $@
 
 ext: $(VENV)/.test

@@ -34,7 +34,14 @@ PIECES = 4
 CACHE_MAX = 4096
 CACHE_BODY_MAX = 64 * 1024
 HANG_POLL_S = 0.02
-MODELS = ("llama3.2:latest", "qwen2.5-coder:7b", "llava:latest", "gpt-4o-mini")
+MODELS = (
+    "llama3.2:latest",
+    "qwen2.5-coder:7b",
+    "gemma3:12b",
+    "llava:latest",
+    "qwen3:8b",
+    "gpt-4o-mini",
+)
 BEHAVIOURS = (
     *("slow-<ms>", "slow-stream-<ms>", "error-<4xx|5xx>", "missing-", "cut-stream"),
     *("hang", "garbage", "ollama-error"),
@@ -90,6 +97,12 @@ class Answer(NamedTuple):
     arguments: str
     prompt_tokens: int
     completion_tokens: int
+    # Ollama only: thinking before the answer, more calls, a cut answer,
+    # per-token log probabilities.
+    thinking: str = ""
+    more_tools: tuple[str, ...] = ()
+    done_reason: str = "stop"
+    logprobs: bool = False
 
 
 class Frames(NamedTuple):
@@ -143,6 +156,8 @@ class _State:
 REQUESTS = web.AppKey("fake_upstream.requests", list[Recorded])
 # Models asked for on `/api/show`, in order (not in REQUESTS: no prompt there).
 SHOWN = web.AppKey("fake_upstream.shown", list[str])
+# When `/api/tags` was asked (not in REQUESTS either: routers poll it).
+TAGGED = web.AppKey("fake_upstream.tagged", list[float])
 _STATE = web.AppKey("fake_upstream.state", _State)
 
 
@@ -419,8 +434,58 @@ def _event(kind: str, fields: dict[str, Any], seq: int) -> bytes:
     return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
 
 
+# Ollama model capabilities (`/api/show`, and the 400s of `/api/chat`) by
+# name: thinking models think, vision models see, `notools-*` has no tools.
+_THINKERS = ("qwen3", "deepseek-r1", "gpt-oss", "think-")
+# Ollama's default context, in tokens (the fake counts 4 characters each).
+NUM_CTX = 4096
+_SEERS = ("llava", "gemma3", "vision-")
+
+
+def capabilities(model: str) -> list[str]:
+    caps = ["completion"]
+    if not model.startswith("notools-"):
+        caps.append("tools")
+    if model.startswith(_THINKERS):
+        caps.append("thinking")
+    if model.startswith(_SEERS):
+        caps.append("vision")
+    return caps
+
+
+def _ollama_refusal(model: str, body: dict[str, Any]) -> tuple[int, str] | None:
+    """The 404 or 400 Ollama gives before it streams, in its own wording."""
+    if model.startswith("missing-"):
+        return 404, f"model '{model}' not found"
+    if model.startswith("unpulled-"):
+        return 404, f'model "{model}" not found, try pulling it first'
+    caps = capabilities(model)
+    if body.get("tools") and "tools" not in caps:
+        return 400, f"registry.ollama.ai/library/{model} does not support tools"
+    think = body.get("think")
+    if think not in (None, False) and "thinking" not in caps:
+        return 400, f'"{model}" does not support thinking'
+    context = (body.get("options") or {}).get("num_ctx") or NUM_CTX
+    prompt = sum(len(m.get("content") or "") for m in body.get("messages") or ())
+    if prompt // 4 > context and body.get("truncate") is False:
+        return 400, "the request exceeds the available context size, try increasing it"
+    return None
+
+
+def _logprobs(text: str) -> list[dict[str, Any]]:
+    return [
+        {"token": t, "logprob": -0.5, "bytes": list(t.encode()), "top_logprobs": []}
+        for t in re.findall(r"\S+|\s+", text)
+    ]
+
+
 class _Ollama:
-    """Ollama native `/api/chat`: one JSON object or NDJSON lines (the default)."""
+    """Ollama native `/api/chat`: one JSON object or NDJSON lines (the default).
+
+    As Ollama today: tool calls carry ids (`call_...`) and an index, several
+    when the user asks for them `in parallel`; a thinking model thinks when
+    asked (`think`), streamed before the answer; `options.num_predict`
+    shorter than the answer cuts it (`done_reason: length`); `logprobs`."""
 
     name = "ollama"
     stream_type = "application/x-ndjson"
@@ -433,9 +498,38 @@ class _Ollama:
         ]
         return turns, body.get("stream") is not False, False
 
+    @staticmethod
+    def shape(a: Answer, body: dict[str, Any]) -> Answer:
+        """`a` as this model answers `body`: thinking, calls, length."""
+        model = a.model
+        said = next(
+            (
+                m.get("content") or ""
+                for m in reversed(body.get("messages") or ())
+                if m.get("role") == "user"
+            ),
+            "",
+        )
+        think = body.get("think")
+        if think not in (None, False) and "thinking" in capabilities(model):
+            a = a._replace(thinking=f"thinking about: {said[:40]}")
+        if a.tool is not None and "in parallel" in said:
+            names = [
+                (t.get("function") or {}).get("name") for t in body.get("tools") or ()
+            ]
+            a = a._replace(more_tools=tuple(n for n in names[1:] if isinstance(n, str)))
+        limit = (body.get("options") or {}).get("num_predict")
+        if isinstance(limit, int) and limit > 0 and len(a.text) > limit * 4:
+            a = a._replace(text=a.text[: limit * 4], done_reason="length")
+        if body.get("logprobs"):
+            a = a._replace(logprobs=True)
+        return a
+
     def _line(self, a: Answer, message: dict[str, Any], **extra: Any) -> bytes:
         full = {"role": "assistant", **message}
         line = {"model": a.model, "created_at": CREATED_AT, "message": full, **extra}
+        if a.logprobs and message.get("content"):
+            line["logprobs"] = _logprobs(message["content"])
         return orjson.dumps(line)
 
     def _done(self, a: Answer, message: dict[str, Any]) -> bytes:
@@ -444,23 +538,43 @@ class _Ollama:
             "eval_count": a.completion_tokens,
         }
         return self._line(
-            a, message, done=True, done_reason="stop", **_OLLAMA_STATS, **counts
+            a, message, done=True, done_reason=a.done_reason, **_OLLAMA_STATS, **counts
         )
 
+    def _calls(self, a: Answer) -> list[dict[str, Any]]:
+        assert a.tool is not None
+        arguments = orjson.loads(a.arguments)
+        return [
+            {
+                "id": f"call_{a.ident[-8:]}{i}",
+                "function": {"index": i, "name": name, "arguments": arguments},
+            }
+            for i, name in enumerate((a.tool, *a.more_tools))
+        ]
+
     def _message(self, a: Answer) -> dict[str, Any]:
-        if a.tool is None:
-            return {"content": a.text}
-        function = {"name": a.tool, "arguments": orjson.loads(a.arguments)}
-        return {"content": "", "tool_calls": [{"function": function}]}
+        message: dict[str, Any] = {"content": a.text}
+        if a.thinking:
+            message["thinking"] = a.thinking
+        if a.tool is not None:
+            message = {**message, "content": "", "tool_calls": self._calls(a)}
+        return message
 
     def document(self, a: Answer) -> bytes:
         return self._done(a, self._message(a))
 
     def frames(self, a: Answer) -> Frames:
+        lines = [
+            self._line(a, {"content": "", "thinking": p}, done=False)
+            for p in (_pieces(a.thinking) if a.thinking else ())
+        ]
         if a.tool is None:
-            lines = [self._line(a, {"content": p}, done=False) for p in _pieces(a.text)]
+            lines += [
+                self._line(a, {"content": p}, done=False) for p in _pieces(a.text)
+            ]
         else:
-            lines = [self._line(a, self._message(a), done=False)]
+            calls = {"content": "", "tool_calls": self._calls(a)}
+            lines.append(self._line(a, calls, done=False))
         end = self._done(a, {"content": ""})
         return Frames([], [line + b"\n" for line in lines], [end + b"\n"])
 
@@ -485,6 +599,8 @@ def _prepare(
     when the body is not a request of this dialect."""
     try:
         answer = _answer(body, f"fake{zlib.crc32(raw):08x}", dialect.read(body))
+        if isinstance(dialect, _Ollama):
+            answer = dialect.shape(answer, body)
     except (AttributeError, TypeError, ValueError):
         return None
     if answer.stream:
@@ -517,6 +633,14 @@ def _generate(dialect: Dialect) -> Callable[[web.Request], Any]:
                 msg = "request body is not a JSON object of the expected shape"
                 return _error(dialect, 400, msg, None)
         answer, payload = prepared
+        if isinstance(dialect, _Ollama) and (
+            answer.model.startswith(("missing-", "unpulled-", "notools-"))
+            or b'"think"' in raw
+            or len(raw) > NUM_CTX * 4
+        ):
+            refused = _ollama_refusal(answer.model, orjson.loads(raw))
+            if refused is not None:
+                return _error(dialect, refused[0], refused[1], None)
         behaviour = state.behaviour or parse_behaviour(answer.model)
         if behaviour is not None:
             early = await _misbehave(request, dialect, answer, behaviour)
@@ -544,6 +668,11 @@ async def _misbehave(
     kind, arg = behaviour
     if kind == "slow":
         await asyncio.sleep(arg / 1000)
+        return None
+    if kind == "slow-stream" and not a.stream:
+        # A whole answer waits for the whole generation, as Ollama's does.
+        frames = dialect.frames(a)
+        await asyncio.sleep(arg / 1000 * (len(frames.body) + len(frames.tail) - 1))
         return None
     if kind == "hang":
         while (t := request.transport) is not None and not t.is_closing():
@@ -597,20 +726,23 @@ def _abort(request: web.Request, response: web.StreamResponse) -> web.StreamResp
     return response
 
 
-def _static(body: Any) -> Callable[[web.Request], Any]:
+def _static(body: Any, *, record: bool = True) -> Callable[[web.Request], Any]:
     payload = orjson.dumps(body)
 
     async def handle(request: web.Request) -> web.Response:
         state = request.app[_STATE]
-        if state.record:
+        if record and state.record:
             _record(request, state, None, time.monotonic())
+        elif not record:
+            request.app[TAGGED].append(time.monotonic())
         return web.Response(body=payload, headers=_JSON_HEADERS)
 
     return handle
 
 
 async def _show(request: web.Request) -> web.Response:
-    """Ollama's `/api/show`: `missing-*` is not pulled (404), `remote-*` was
+    """Ollama's `/api/show`: `missing-*` and `unpulled-*` are not pulled
+    (404), capabilities by name (`capabilities`), `remote-*` was
     pulled from another host (`remote_host`, as Ollama reports such a model);
     every other model is local."""
     try:
@@ -618,12 +750,12 @@ async def _show(request: web.Request) -> web.Response:
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return web.Response(status=400, body=b'{"error":"model is required"}')
     request.app[SHOWN].append(model)
-    if model.startswith("missing-"):
+    if model.startswith(("missing-", "unpulled-")):
         body: dict[str, Any] = {"error": f"model '{model}' not found"}
         return web.Response(status=404, body=orjson.dumps(body), headers=_JSON_HEADERS)
     body = {
         "details": {"format": "gguf", "family": "llama", "parameter_size": "8B"},
-        "capabilities": ["completion", "tools"],
+        "capabilities": capabilities(model),
         "model_info": {},
         "modified_at": CREATED_AT,
     }
@@ -644,10 +776,16 @@ async def _clear_requests(request: web.Request) -> web.Response:
 
 
 def make_app(
-    *, behaviour: str | None = None, record: bool = True, name: str = "fake"
+    *,
+    behaviour: str | None = None,
+    record: bool = True,
+    name: str = "fake",
+    pulled: Sequence[str] = MODELS,
 ) -> web.Application:
     """The fake upstream; `behaviour` forces one misbehaviour on every request
-    (the model lists and `/_fake/requests` always answer)."""
+    (the model lists and `/_fake/requests` always answer). `pulled` is what
+    Ollama's `/api/tags` lists (other models are answered all the same,
+    except `missing-*` and `unpulled-*`, which are not found)."""
     forced = None
     if behaviour is not None:
         forced = parse_behaviour(behaviour)
@@ -658,9 +796,10 @@ def make_app(
     app[_STATE] = _State(name, record, forced)
     app[REQUESTS] = []
     app[SHOWN] = []
+    app[TAGGED] = []
     chat, responses = _generate(_Chat()), _generate(_Responses())
     tags = [
-        {"name": m, "model": m, "modified_at": CREATED_AT, "size": 1} for m in MODELS
+        {"name": m, "model": m, "modified_at": CREATED_AT, "size": 1} for m in pulled
     ]
     models = [
         {"id": m, "object": "model", "created": CREATED, "owned_by": name}
@@ -672,7 +811,7 @@ def make_app(
     app.router.add_post("/v1/responses", responses)
     app.router.add_post("/responses", responses)
     app.router.add_post("/api/chat", _generate(_Ollama()))
-    app.router.add_get("/api/tags", _static({"models": tags}))
+    app.router.add_get("/api/tags", _static({"models": tags}, record=False))
     app.router.add_post("/api/show", _show)
     app.router.add_get("/v1/models", listing)
     app.router.add_get("/models", listing)
@@ -708,6 +847,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help="for benchmarks")
     parser.add_argument("--name", default="fake")
     parser.add_argument(
+        "--pulled",
+        help=f"comma-separated models /api/tags lists (default {','.join(MODELS)})",
+    )
+    parser.add_argument(
         "--pieces",
         type=int,
         default=PIECES,
@@ -718,8 +861,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--pieces: expected at least 1")
     PIECES = args.pieces
     try:
+        pulled = args.pulled.split(",") if args.pulled else MODELS
         app = make_app(
-            behaviour=args.behaviour, record=not args.no_record, name=args.name
+            behaviour=args.behaviour,
+            record=not args.no_record,
+            name=args.name,
+            pulled=pulled,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -76,7 +76,15 @@ class Mirror:
             self._skip("disabled")
             return False
         model = ctx.request.model if ctx.request is not None else "auto"
-        shadow = shadow_hop(d, c, policy, candidate, model=model, remote=pool.remote)
+        shadow = shadow_hop(
+            d,
+            c,
+            policy,
+            candidate,
+            model=model,
+            remote=pool.remote,
+            absent=pool.absent,
+        )
         if shadow is None:
             self._skip("pinned")
             return False

@@ -118,6 +118,36 @@ async def metrics_flusher(app: web.Application) -> AsyncIterator[None]:
         metrics.flush()
 
 
+INVENTORY_S = 30.0
+
+
+async def model_inventory(app: web.Application) -> AsyncIterator[None]:
+    """Ask every Ollama of the policy in force which models it has pulled
+    (`/api/tags`), at start-up and every `INVENTORY_S`, so that decide skips
+    a model that is not there and `/v1/models` lists what is."""
+    holder = app[POLICY]
+
+    async def loop() -> None:
+        while True:
+            pool = holder.pool
+            await asyncio.gather(
+                *(
+                    refresh()
+                    for a in pool.adapters.values()
+                    if (refresh := getattr(a, "refresh_inventory", None))
+                ),
+                return_exceptions=True,
+            )
+            await asyncio.sleep(INVENTORY_S)
+
+    task = asyncio.create_task(loop(), name="model-inventory")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def stop_mirror(app: web.Application) -> None:
     await app[MIRROR].close()
 
@@ -140,6 +170,7 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[MIRROR] = Mirror(recorder)
     app.on_shutdown.append(stop_mirror)
     app.cleanup_ctx.append(client_session)
+    app.cleanup_ctx.append(model_inventory)
     app.cleanup_ctx.append(metrics_flusher)
     if settings.db != DB_OFF:
         app.cleanup_ctx.append(metrics_store)

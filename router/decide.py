@@ -39,6 +39,28 @@ EMPTY: Mapping[str, str] = MappingProxyType({})
 NONE_REMOTE: Mapping[str, Container[str]] = MappingProxyType({})
 
 
+class _Either:
+    """In either of two containers."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: Container[str], b: Container[str]) -> None:
+        self.a, self.b = a, b
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.a or item in self.b
+
+
+def _unusable(
+    remote: Mapping[str, Container[str]], absent: Mapping[str, Container[str]]
+) -> Mapping[str, Container[str]]:
+    """Per backend, the models a pinned request cannot use: remote or absent."""
+    if not absent:
+        return remote
+    names = set(remote) | set(absent)
+    return {n: _Either(remote.get(n, ()), absent.get(n, ())) for n in names}
+
+
 class Hop(msgspec.Struct, frozen=True, kw_only=True):
     """One step of the dispatch chain: a backend and the model to ask it for."""
 
@@ -199,7 +221,7 @@ def _pin(
         withheld += no_model
         notes.append(
             f"{pin}: {', '.join(no_model)} has no model that runs here "
-            "(Ollama cloud or remote models only)"
+            "(Ollama cloud, remote or unpulled models only)"
         )
     kept = [n for n in names if n in models]
     if not kept:
@@ -219,14 +241,18 @@ def shadow_hop(
     *,
     model: str = "auto",
     remote: Mapping[str, Container[str]] = NONE_REMOTE,
+    absent: Mapping[str, Container[str]] = NONE_REMOTE,
 ) -> Decision | None:
     """The one-hop decision that mirrors `d` to the A/B `candidate`, with the
-    pin applied as decide applies it; None when the pin forbids it."""
+    pin applied as decide applies it; None when the pin forbids it or the
+    candidate has not pulled its model."""
     notes = [f"A/B shadow of route {d.route} to {candidate}"]
     names = [candidate]
     models: dict[str, str] = {}
     if d.pinned:
-        names, models, _ = _pin(names, policy, c, model, remote, notes)
+        names, models, _ = _pin(
+            names, policy, c, model, _unusable(remote, absent), notes
+        )
         if not names:
             return None
     backend = policy.backends[candidate]
@@ -234,6 +260,8 @@ def shadow_hop(
         backend=candidate,
         model=models.get(candidate) or resolve_model(backend, c.family, model),
     )
+    if hop.model in absent.get(candidate, ()):
+        return None
     return Decision(
         route=d.route,
         route_name=d.route_name,
@@ -252,24 +280,35 @@ def decide(
     model: str = "auto",
     disabled: Mapping[str, str] = EMPTY,
     remote: Mapping[str, Container[str]] = NONE_REMOTE,
+    absent: Mapping[str, Container[str]] = NONE_REMOTE,
 ) -> Decision:
     """Route one classified request. `model` is the model the client asked
     for; `disabled` maps backends that cannot be used (e.g. no API key) to
     why, and they are left out of the chain; `remote` holds, per backend,
-    the models found to run elsewhere (a pinned request never goes there)."""
+    the models found to run elsewhere (a pinned request never goes there),
+    `absent` the models it is known not to have (not pulled): a hop to one
+    is skipped, as the 404 it would get would fall back."""
     route = first_match(policy, c, model)
     names = [route.backend, *route.fallbacks]
     notes = [route.reason]
-    unavailable = tuple((n, disabled[n]) for n in names if n in disabled)
+    pinned = is_pinned(policy, c)
+    unavailable = [(n, disabled[n]) for n in names if n in disabled]
+    if not pinned and absent:
+        for n in names:
+            wanted = resolve_model(policy.backends[n], c.family, model)
+            if n not in disabled and wanted in absent.get(n, ()):
+                unavailable.append((n, f"{wanted} is not pulled there"))
     if unavailable:
-        names = [n for n in names if n not in disabled]
+        gone = {n for n, _ in unavailable}
+        names = [n for n in names if n not in gone]
         notes.append("skipped " + "; ".join(f"{n}: {why}" for n, why in unavailable))
 
-    pinned = is_pinned(policy, c)
     withheld: tuple[str, ...] = ()
     models: dict[str, str] = {}
     if pinned:
-        names, models, withheld = _pin(names, policy, c, model, remote, notes)
+        names, models, withheld = _pin(
+            names, policy, c, model, _unusable(remote, absent), notes
+        )
 
     shifted = False
     if names and route.latency_budget_ms is not None and len(names) > 1:
@@ -294,5 +333,5 @@ def decide(
         latency_shifted=shifted,
         latency_budget_ms=route.latency_budget_ms,
         withheld=withheld,
-        unavailable=unavailable,
+        unavailable=tuple(unavailable),
     )

@@ -6,10 +6,12 @@ end, status, error kind), each fed to the pool as it ends, so live estimates
 learn per attempt and never from another backend's time.
 
 The only place that falls back. A connect error, timeout, redirect, 5xx, 408
-or 429 before the first byte moves on down the chain; any other 4xx is the
-answer. When the route's latency budget runs out before the primary's first
-byte, the next hop is started too and the first to answer wins (the other is
-cancelled); with no budget, or on the last hop, a hop is awaited directly.
+or 429 before the first byte moves on down the chain, as does a model that
+cannot take the request (Ollama: not pulled, a capability it lacks, a prompt
+past its context); any other 4xx is the answer. When the route's latency
+budget runs out before the primary's first byte, the next hop is started too
+and the first to answer wins (the other is cancelled); with no budget, or on
+the last hop, a hop is awaited directly.
 The privacy pin is enforced here again: a pinned request is only ever handed
 to a local backend's adapter for a model that is not an Ollama cloud model,
 whatever the chain says, and the adapter checks once more.
@@ -90,7 +92,7 @@ class _Run:
         a = Attempt(hop.backend, hop.model, start, time.perf_counter())
         if exc is not None:
             a.kind, a.message, a.status = exc.kind, exc.message, exc.status
-            a.retry_after_s = exc.retry_after_s
+            a.retry_after_s, a.param = exc.retry_after_s, exc.param
         a.cancelled = cancelled
         self.attempts.append(a)
         self.pool.observe(a)
@@ -215,10 +217,13 @@ async def dispatch(
 def _all_failed(d: Decision, failed: list[Attempt], sensitivity: str) -> Exception:
     summary = "; ".join(f"{a.backend}: {a.message}" for a in failed) or "no backend"
     tried = [a for a in failed if a.kind not in ("disabled", "pinned")]
-    if tried and all(a.kind == "unsupported" for a in tried):
+    if tried and all(a.kind in ("unsupported", "model") for a in tried):
         # About the request, not the backends: a 400 even when pinned (a 503
         # would be retried by SDKs, in vain).
-        return InvalidRequest(f"No backend can serve this request: {summary}.")
+        param = next((a.param for a in tried if a.param), None)
+        return InvalidRequest(
+            f"No backend can serve this request: {summary}.", param=param
+        )
     if d.pinned:
         return PrivacyPinned(
             f"This request was kept on this machine (sensitivity {sensitivity}) and "

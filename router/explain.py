@@ -48,6 +48,7 @@ def route_request(
     sensitivity_hint: str | None = None,
     disabled: Mapping[str, str] = EMPTY,
     remote: Mapping[str, Container[str]] = NONE_REMOTE,
+    absent: Mapping[str, Container[str]] = NONE_REMOTE,
 ) -> tuple[Classification, Decision]:
     """Classify and decide one decoded request, as serving does. `body` is
     the raw body `request` was decoded from (classify reads it)."""
@@ -58,7 +59,15 @@ def route_request(
         sensitivity_hint=sensitivity_hint,
         unreadable=policy.privacy.unreadable,
     )
-    d = decide(c, policy, live, model=request.model, disabled=disabled, remote=remote)
+    d = decide(
+        c,
+        policy,
+        live,
+        model=request.model,
+        disabled=disabled,
+        remote=remote,
+        absent=absent,
+    )
     return c, d
 
 
@@ -71,6 +80,7 @@ def explain(
     sensitivity_hint: str | None = None,
     disabled: Mapping[str, str] = EMPTY,
     remote: Mapping[str, Container[str]] = NONE_REMOTE,
+    absent: Mapping[str, Container[str]] = NONE_REMOTE,
 ) -> dict[str, Any]:
     c, d = route_request(
         request,
@@ -80,5 +90,6 @@ def explain(
         sensitivity_hint=sensitivity_hint,
         disabled=disabled,
         remote=remote,
+        absent=absent,
     )
     return explain_dict(c, d)

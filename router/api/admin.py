@@ -40,6 +40,7 @@ async def ready(request: web.Request) -> web.Response:
             "policy_loaded_at": holder.loaded_at,
             "disabled": dict(pool.disabled),
             "circuits": pool.open_circuits(),
+            "missing_models": pool.missing_models(),
         }
     )
 
@@ -70,16 +71,17 @@ async def reload(request: web.Request) -> web.Response:
 
 
 async def models(request: web.Request) -> web.Response:
+    """`auto` and every model of a usable backend, less those an Ollama is
+    known not to have pulled (its `/api/tags`)."""
     pool = request.app[POLICY].pool
     seen: dict[str, str] = {}
     for b in pool.policy.backends.values():
         if not pool.usable(b.name):
             continue
-        names = [*b.families.values(), *b.models]
-        if b.model is not None:
-            names.insert(0, b.model)
-        for name in names:
-            seen.setdefault(name, b.name)
+        absent = pool.absent[b.name]
+        for name in pool.models_of(b):
+            if name not in absent:
+                seen.setdefault(name, b.name)
     created = int(time.time())
     data = [{"id": "auto", "object": "model", "created": created, "owned_by": "router"}]
     data += [

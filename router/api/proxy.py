@@ -88,6 +88,7 @@ async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
     except HTTPError as exc:
         ctx.failure = (exc.status, exc.code or exc.type)
         exc.headers["x-request-id"] = rid
+        exc.headers["x-llr-policy"] = pool.policy.digest
         d = ctx.decision
         if d is not None:
             exc.headers["x-llr-route"] = _route_label(d)
@@ -120,6 +121,7 @@ async def _serve(
         sensitivity_hint=hint,
         disabled=pool.disabled,
         remote=pool.remote,
+        absent=pool.absent,
     )
     ctx.classification, ctx.decision = c, d
     if d.blocked:
@@ -150,6 +152,8 @@ async def _serve(
         dl.usage = reply.usage
         dl.overhead_s += time.perf_counter() - t2
         headers = _headers(route, o, dl.overhead_s, ctx.request_id, pool.policy.digest)
+        if reply.headers:
+            headers.update(reply.headers)
         headers["Content-Type"] = reply.content_type
         resp = web.Response(status=reply.status, body=reply.body, headers=headers)
         dl.first_byte = time.perf_counter()
@@ -171,6 +175,8 @@ async def _stream(
     assert dl is not None and o is not None and reply.rest is not None
     dl.overhead_s += time.perf_counter() - t2
     headers = _headers(route, o, dl.overhead_s, ctx.request_id, pool.policy.digest)
+    if reply.headers:
+        headers.update(reply.headers)
     headers.update(STREAM_HEADERS)
     stream = web.StreamResponse(status=200, headers=headers)
     rest = reply.rest

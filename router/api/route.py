@@ -59,6 +59,7 @@ async def route(request: web.Request) -> web.Response:
             sensitivity_hint=hint,
             disabled=pool.disabled,
             remote=pool.remote,
+            absent=pool.absent,
         ),
     )
 

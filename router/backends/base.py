@@ -41,6 +41,7 @@ ErrorKind = Literal[
     "disabled",
     "unsupported",
     "pinned",
+    "model",
 ]
 
 # Upstream statuses that move dispatch down the chain; any other 4xx is the
@@ -63,11 +64,14 @@ class UpstreamError(Exception):
         *,
         status: int | None = None,
         retry_after_s: float | None = None,
+        param: str | None = None,
     ):
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
+        # The request field a translation could not take (kind `unsupported`).
+        self.param = param
         # A 429/503's Retry-After, in seconds: the breaker waits that long.
         self.retry_after_s = retry_after_s
 
@@ -153,6 +157,8 @@ class Reply(msgspec.Struct, kw_only=True):
     rest: AsyncGenerator[bytes, None] | None = None
     close: Callable[[], None] = _nothing
     usage: dict[str, int] = msgspec.field(default_factory=dict)
+    # Said to the client with the answer (e.g. x-llr-dropped-options).
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
 
     @property
     def streaming(self) -> bool:
@@ -164,6 +170,8 @@ class Adapter(Protocol):
     # Models this backend was found to run remotely (decide skips them for
     # pinned requests); empty for backends that cannot tell.
     remote_models: Container[str]
+    # Models this backend is known not to have (an Ollama's unpulled ones).
+    absent_models: Container[str]
 
     async def open(self, call: Call) -> Reply: ...
 
@@ -174,6 +182,7 @@ class HTTPAdapter:
     `UpstreamError`."""
 
     remote_models: Container[str] = frozenset()
+    absent_models: Container[str] = frozenset()
 
     def __init__(
         self, backend: Backend, session: aiohttp.ClientSession, key: str | None

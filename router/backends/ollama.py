@@ -13,15 +13,19 @@ per model for `SHOW_TTL_S`; the ones found remote are `remote_models`.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
+import msgspec
 import orjson
 
 from router.backends.base import (
     Call,
+    ErrorKind,
     HTTPAdapter,
     Reply,
     StreamBroken,
@@ -29,7 +33,7 @@ from router.backends.base import (
     map_client_error,
     register,
 )
-from router.backends.scrub import UpstreamProblem, scrub
+from router.backends.scrub import scrub
 from router.policy.model import Backend
 from router.translate import (
     SSE_DONE,
@@ -39,36 +43,98 @@ from router.translate import (
     UpstreamStreamError,
     chat_to_ollama,
     chat_to_response,
+    dropped_tools,
     encode_chat_sse,
     encode_sse,
     ollama_to_chat,
     ollama_usage,
     responses_to_chat,
 )
+from router.translate.ollama_options import Adjusted
+
+log = logging.getLogger("router.backends")
 
 SHOW_TTL_S = 60.0
 SHOW_TIMEOUT_S = 10.0
+TAGS_TIMEOUT_S = 5.0
+# Ollama's errors for a model it cannot use for this request: not pulled
+# (two wordings, server/routes.go), a capability it lacks (tools, thinking,
+# vision, ...), a prompt longer than its context (`truncate: false`).
+# Another model or backend may well take it: dispatch falls back.
+_UNFIT = re.compile(
+    r"model ['\"].*['\"] not found|does not support|context length|context size"
+    r"|exceeds the available context|longer than the context",
+    re.IGNORECASE,
+)
+
+
+def model_key(name: str) -> str:
+    """An Ollama model name as Ollama compares them: case-insensitive, with
+    the `:latest` tag implied."""
+    name = name.lower()
+    return name if ":" in name.rpartition("/")[2] else name + ":latest"
+
+
+class Shown(msgspec.Struct, frozen=True, gc=False):
+    """What `/api/show` said about one model."""
+
+    remote_host: str  # '' when it runs here
+    capabilities: frozenset[str]
 
 
 class ShowCache:
-    """`/api/show` verdicts per model: its remote host ('' when it runs
-    here), each until it expires. `in` says "known to be remote"."""
+    """`/api/show` verdicts per model, each until it expires. `in` says
+    "known to be remote"."""
 
     def __init__(self, ttl_s: float = SHOW_TTL_S) -> None:
         self._ttl = ttl_s
-        self._entries: dict[str, tuple[float, str]] = {}
+        self._entries: dict[str, tuple[float, Shown]] = {}
 
-    def get(self, model: str) -> str | None:
+    def get(self, model: str) -> Shown | None:
         entry = self._entries.get(model)
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]
 
-    def put(self, model: str, remote_host: str) -> None:
-        self._entries[model] = (time.monotonic() + self._ttl, remote_host)
+    def put(self, model: str, shown: Shown) -> None:
+        self._entries[model] = (time.monotonic() + self._ttl, shown)
 
     def __contains__(self, model: object) -> bool:
-        return isinstance(model, str) and bool(self.get(model))
+        if not isinstance(model, str):
+            return False
+        shown = self.get(model)
+        return shown is not None and bool(shown.remote_host)
+
+
+class Inventory:
+    """The models this Ollama has pulled, from `/api/tags`. `in` says "known
+    not to be pulled": until the first answer, and while `/api/tags` fails,
+    nothing is (the model is tried, and a 404 falls back)."""
+
+    def __init__(self) -> None:
+        self.pulled: frozenset[str] | None = None
+        self.refreshed_at: float | None = None
+        self._gone: set[str] = set()
+
+    def update(self, names: list[str]) -> None:
+        self.pulled = frozenset(model_key(n) for n in names)
+        self.refreshed_at = time.time()
+        self._gone.clear()
+
+    def forget(self, model: str) -> None:
+        """`model` was just answered 404: absent until the next refresh."""
+        self._gone.add(model_key(model))
+
+    def __contains__(self, model: object) -> bool:
+        if not isinstance(model, str):
+            return False
+        key = model_key(model)
+        if key in self._gone:
+            return True
+        return self.pulled is not None and key not in self.pulled
+
+    def missing(self, models: list[str]) -> list[str]:
+        return [m for m in models if m in self]
 
 
 @register("ollama")
@@ -78,36 +144,46 @@ class OllamaAdapter(HTTPAdapter):
     ) -> None:
         super().__init__(backend, session, key)
         self.remote_models = self._shown = ShowCache()
+        self.absent_models = self.inventory = Inventory()
         self._asking: dict[str, asyncio.Lock] = {}
         self._show_timeout = aiohttp.ClientTimeout(
             total=min(backend.timeout_ms / 1000, SHOW_TIMEOUT_S)
         )
+        self._tags_timeout = aiohttp.ClientTimeout(
+            total=min(backend.timeout_ms / 1000, TAGS_TIMEOUT_S)
+        )
 
     async def confirm_local(self, model: str) -> None:
         await super().confirm_local(model)
-        remote = self._shown.get(model)
-        if remote is None:
-            # One /api/show per model at a time; the others wait for its answer.
-            async with self._asking.setdefault(model, asyncio.Lock()):
-                remote = self._shown.get(model)
-                if remote is None:
-                    remote = await self._show(model)
-                    self._shown.put(model, remote)
-        if remote:
+        shown = await self.shown(model)
+        if shown.remote_host:
             raise UpstreamError(
-                "pinned", f"model {model} runs on {remote}, not here; withheld"
+                "pinned",
+                f"model {model} runs on {shown.remote_host}, not here; withheld",
             )
 
-    async def _show(self, model: str) -> str:
-        """The remote host `/api/show` reports for `model` ('' for none)."""
+    async def shown(self, model: str) -> Shown:
+        """`/api/show` for `model`, cached; one call in flight per model."""
+        shown = self._shown.get(model)
+        if shown is None:
+            async with self._asking.setdefault(model, asyncio.Lock()):
+                shown = self._shown.get(model)
+                if shown is None:
+                    shown = await self._show(model)
+                    self._shown.put(model, shown)
+        return shown
+
+    async def _show(self, model: str) -> Shown:
         resp = await self._request(
             "/api/show", {"model": model}, dict(self._headers), self._show_timeout
         )
         try:
             if resp.status >= 400:
                 problem = await self._problem(resp)
+                if resp.status == 404:
+                    self.inventory.forget(model)
                 raise UpstreamError(
-                    "status",
+                    "model" if resp.status == 404 else "status",
                     f"cannot confirm {model} is local: {problem.describe(resp.status)}",
                     status=resp.status,
                 )
@@ -124,31 +200,86 @@ class OllamaAdapter(HTTPAdapter):
                 "protocol", f"cannot confirm {model} is local: /api/show not JSON"
             )
         host = shown.get("remote_host") or shown.get("remote_model")
-        return str(host) if host else ""
+        caps = shown.get("capabilities")
+        return Shown(
+            remote_host=str(host) if host else "",
+            capabilities=frozenset(c for c in caps if isinstance(c, str))
+            if isinstance(caps, list)
+            else frozenset(),
+        )
+
+    async def refresh_inventory(self) -> None:
+        """Read `/api/tags` into `inventory`; a failure leaves it as it was."""
+        try:
+            async with self._session.get(
+                self._base + "/api/tags",
+                headers=self._headers,
+                timeout=self._tags_timeout,
+                allow_redirects=False,
+            ) as resp:
+                if resp.status != 200:
+                    raise UpstreamError("status", f"/api/tags: HTTP {resp.status}")
+                tags = orjson.loads(await resp.read())
+        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as exc:
+            log.debug("backend %s: /api/tags failed: %s", self.backend.name, exc)
+            return
+        except UpstreamError as exc:
+            log.debug("backend %s: %s", self.backend.name, exc.message)
+            return
+        models = tags.get("models") if isinstance(tags, dict) else None
+        if isinstance(models, list):
+            self.inventory.update(
+                [
+                    str(m.get("model") or m.get("name"))
+                    for m in models
+                    if isinstance(m, dict) and (m.get("model") or m.get("name"))
+                ]
+            )
 
     def _default_code(self, status: int) -> str | None:
         return "model_not_found" if status == 404 else None
 
+    async def _thinks(self, chat: dict[str, Any], model: str) -> bool | None:
+        """Whether `model` can think, asked only when the request wants it
+        to (a reasoning effort); None when that is unknown."""
+        if chat.get("reasoning_effort") is None or "think" in chat:
+            return None
+        try:
+            shown = await self.shown(model)
+        except UpstreamError:
+            return None
+        return "thinking" in shown.capabilities if shown.capabilities else None
+
     async def open(self, call: Call) -> Reply:
+        adjusted = Adjusted()
         try:
             body = call.body.parsed
             chat = body if call.api == "chat" else responses_to_chat(body)
+            thinks = await self._thinks(chat, call.model)
             payload = chat_to_ollama(
                 chat,
                 model=call.model,
                 options=self.backend.options or None,
                 keep_alive=self.backend.keep_alive,
+                limits=self.backend.client_options,
+                adjusted=adjusted,
+                thinks=thinks,
             )
         except TranslationError as exc:
-            raise UpstreamError("unsupported", str(exc)) from exc
-        payload["stream"] = call.stream
+            raise UpstreamError("unsupported", str(exc), param=exc.param) from exc
+        # Always streamed from Ollama: the read timeout then measures
+        # silence, not the length of the whole answer.
+        payload["stream"] = True
+        headers = adjusted.headers()
+        if call.api == "responses":
+            headers.update(dropped_tools_header(body))
         resp = await self._post("/api/chat", payload, call)
         try:
             if resp.status >= 400:
-                return await self._failed(resp)
-            if not call.stream:
-                return await self._whole(resp, call, chat)
+                return await self._refused(resp, call)
             usage: dict[str, int] = {}
+            if not call.stream:
+                return await self._whole(resp, call, chat, headers)
             frames = _frames(resp, call, chat, usage, self._secrets)
             try:
                 first = await anext(frames)
@@ -163,28 +294,46 @@ class OllamaAdapter(HTTPAdapter):
                 rest=frames,
                 close=resp.close,
                 usage=usage,
+                headers=headers,
             )
         except BaseException:
             resp.close()
             raise
 
+    async def _refused(self, resp: aiohttp.ClientResponse, call: Call) -> Reply:
+        """An error status: a model that cannot take this request (not
+        pulled, a missing capability, too long a prompt) falls back like a
+        5xx; other client errors are the answer."""
+        if resp.status in (400, 404):
+            problem = await self._problem(resp)
+            if _UNFIT.search(problem.message):
+                if resp.status == 404:
+                    self.inventory.forget(call.model)
+                raise UpstreamError(
+                    "model", problem.describe(resp.status), status=resp.status
+                )
+            body = problem.client_body(
+                self.backend.name, resp.status, self._default_code(resp.status)
+            )
+            return Reply(status=resp.status, content_type="application/json", body=body)
+        return await self._failed(resp)
+
     async def _whole(
-        self, resp: aiohttp.ClientResponse, call: Call, chat: dict[str, Any]
+        self,
+        resp: aiohttp.ClientResponse,
+        call: Call,
+        chat: dict[str, Any],
+        headers: dict[str, str],
     ) -> Reply:
+        """A non-streaming client's answer, gathered from Ollama's stream."""
         try:
-            raw = await resp.read()
-            obj = orjson.loads(raw)
+            obj = await _gather(resp)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise map_client_error(exc) from exc
-        except orjson.JSONDecodeError:
-            raise UpstreamError(
-                "protocol", "backend answered with invalid JSON"
-            ) from None
-        if not isinstance(obj, dict):
-            raise UpstreamError("protocol", "backend answer is not an object")
-        if "error" in obj:
-            problem = UpstreamProblem(raw, self._secrets)
-            raise UpstreamError("status", f"backend error: {problem.message}")
+        except UpstreamStreamError as exc:
+            message = scrub(exc.message, self._secrets)
+            kind: ErrorKind = "model" if _UNFIT.search(message) else "protocol"
+            raise UpstreamError(kind, f"backend error: {message}") from None
         now = int(time.time())
         completion = ollama_to_chat(
             obj,
@@ -211,7 +360,54 @@ class OllamaAdapter(HTTPAdapter):
             content_type="application/json",
             body=orjson.dumps(out),
             usage=tokens,
+            headers=headers,
         )
+
+
+def dropped_tools_header(request: dict[str, Any]) -> dict[str, str]:
+    """`x-llr-dropped-tools` naming the hosted tools Ollama cannot run."""
+    dropped = dropped_tools(request)
+    if not dropped:
+        return {}
+    return {"x-llr-dropped-tools": ", ".join(dict.fromkeys(dropped))}
+
+
+async def _gather(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+    """Ollama's NDJSON stream as the one object its non-streaming answer
+    would be: text, thinking, tool calls and logprobs joined, the final
+    line's counts and `done_reason`."""
+    content: list[str] = []
+    thinking: list[str] = []
+    calls: list[Any] = []
+    logprobs: list[Any] = []
+    final: dict[str, Any] | None = None
+    async for line in _lines(resp):
+        if "error" in line:
+            raise UpstreamStreamError(str(line["error"]))
+        message = line.get("message")
+        if isinstance(message, dict):
+            if isinstance(message.get("content"), str):
+                content.append(message["content"])
+            if isinstance(message.get("thinking"), str):
+                thinking.append(message["thinking"])
+            if isinstance(message.get("tool_calls"), list):
+                calls += message["tool_calls"]
+        if isinstance(line.get("logprobs"), list):
+            logprobs += line["logprobs"]
+        if line.get("done") is True:
+            final = line
+            break
+    if final is None:
+        raise UpstreamStreamError("stream ended before Ollama said done")
+    gathered: dict[str, Any] = {"role": "assistant", "content": "".join(content)}
+    if thinking:
+        gathered["thinking"] = "".join(thinking)
+    if calls:
+        gathered["tool_calls"] = calls
+    out = {**final, "message": gathered}
+    if logprobs:
+        out["logprobs"] = logprobs
+    return out
 
 
 async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
@@ -248,7 +444,9 @@ async def _frames(
         include_usage=include_usage,
     )
     writer = (
-        ResponsesStreamWriter(call.body.parsed, f"resp_{call.request_id}", now)
+        ResponsesStreamWriter(
+            call.body.parsed, f"resp_{call.request_id}", now, model=call.model
+        )
         if call.api == "responses"
         else None
     )
@@ -290,9 +488,8 @@ async def _frames(
         if not started:
             if isinstance(exc, aiohttp.ClientError | TimeoutError):
                 raise map_client_error(exc) from exc
-            raise UpstreamError(
-                "protocol", f"backend stream failed: {message}"
-            ) from exc
+            kind: ErrorKind = "model" if _UNFIT.search(message) else "protocol"
+            raise UpstreamError(kind, f"backend stream failed: {message}") from exc
         tail = b""
         if writer is not None:
             events = writer.fail(

@@ -49,6 +49,7 @@ class Attempt(msgspec.Struct, gc=False):
     status: int | None = None
     cancelled: bool = False
     retry_after_s: float | None = None
+    param: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -101,6 +102,9 @@ class BackendPool:
         self.remote: Mapping[str, Container[str]] = {
             name: a.remote_models for name, a in self.adapters.items()
         }
+        self.absent: Mapping[str, Container[str]] = {
+            name: a.absent_models for name, a in self.adapters.items()
+        }
         self.breakers = {
             name: Breaker(policy.backends[name].circuit, clock)
             for name in self.adapters
@@ -117,6 +121,25 @@ class BackendPool:
 
     def usable(self, name: str) -> bool:
         return name in self.adapters
+
+    @staticmethod
+    def models_of(backend: Backend) -> list[str]:
+        """Every model the policy names for `backend`, each once."""
+        names = [*backend.families.values(), *backend.models]
+        if backend.model is not None:
+            names.insert(0, backend.model)
+        return list(dict.fromkeys(names))
+
+    def missing_models(self) -> dict[str, list[str]]:
+        """Per backend, the policy's models it is known not to have."""
+        out = {}
+        for name, absent in self.absent.items():
+            missing = [
+                m for m in self.models_of(self.policy.backends[name]) if m in absent
+            ]
+            if missing:
+                out[name] = missing
+        return out
 
     def admit(self, name: str) -> bool:
         """Whether `name` may be tried now (its circuit is not open); a

@@ -17,8 +17,10 @@ from router.policy.locality import is_loopback
 from router.policy.model import (
     AB,
     DEFAULT_API_KEY_ENV,
+    SAMPLING_OPTIONS,
     Backend,
     Circuit,
+    ClientOptions,
     Cost,
     Match,
     Policy,
@@ -29,11 +31,13 @@ from router.policy.schema import (
     MATCH_LISTS,
     RawBackend,
     RawCircuit,
+    RawClientOptions,
     RawMatch,
     RawPolicy,
     RawRoute,
     RawTokens,
 )
+from router.translate.ollama_options import duration_s
 
 T = TypeVar("T")
 
@@ -91,6 +95,20 @@ def _backend(name: str, raw: RawBackend) -> Backend:
             input_per_1m=raw.cost.input_per_1m, output_per_1m=raw.cost.output_per_1m
         ),
         circuit=_circuit(raw.circuit),
+        client_options=_client_options(raw.client_options),
+    )
+
+
+def _client_options(raw: RawClientOptions | UnsetType) -> ClientOptions:
+    if isinstance(raw, UnsetType):
+        return ClientOptions()
+    maximum = dict(_unset_none(raw.max) or {})
+    allow = raw.allow if isinstance(raw.allow, list) else SAMPLING_OPTIONS
+    keep = raw.keep_alive_max
+    return ClientOptions(
+        allow=frozenset(allow),
+        maximum=maximum,
+        keep_alive_max_s=None if isinstance(keep, UnsetType) else duration_s(keep),
     )
 
 

@@ -24,6 +24,48 @@ DEFAULT_TIMEOUT_MS = 120_000
 DEFAULT_P50_MS = 1000.0
 
 
+# Ollama's option names today (api/types.go: Options and Runner).
+SAMPLING_OPTIONS = frozenset(
+    {
+        "num_keep",
+        "seed",
+        "num_predict",
+        "top_k",
+        "top_p",
+        "min_p",
+        "typical_p",
+        "repeat_last_n",
+        "temperature",
+        "repeat_penalty",
+        "presence_penalty",
+        "frequency_penalty",
+        "stop",
+    }
+)
+RUNNER_OPTIONS = frozenset(
+    {
+        "num_ctx",
+        "num_batch",
+        "num_gpu",
+        "main_gpu",
+        "use_mmap",
+        "num_thread",
+        "draft_num_predict",
+    }
+)
+KNOWN_OPTIONS = SAMPLING_OPTIONS | RUNNER_OPTIONS
+
+
+class ClientOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """What clients may set on one Ollama backend. By default the sampling
+    options, uncapped; no runner option and no `keep_alive`."""
+
+    allow: frozenset[str] = SAMPLING_OPTIONS
+    maximum: dict[str, float] = msgspec.field(default_factory=dict)
+    # None: a client's keep_alive is dropped (the policy's applies).
+    keep_alive_max_s: float | None = None
+
+
 class Cost(msgspec.Struct, frozen=True, kw_only=True):
     input_per_1m: float
     output_per_1m: float
@@ -51,9 +93,10 @@ class Backend(msgspec.Struct, frozen=True, kw_only=True):
     p50_ms: float = DEFAULT_P50_MS
     api_key_env: str | None = None
     timeout_ms: int = DEFAULT_TIMEOUT_MS
-    # Ollama `options` and `keep_alive` the policy sets; clients may override.
+    # Ollama `options` and `keep_alive` the policy sets, and what clients may.
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     keep_alive: str | int | None = None
+    client_options: ClientOptions = ClientOptions()
     cost: Cost | None = None
     circuit: Circuit = Circuit()
 

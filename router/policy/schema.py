@@ -71,6 +71,16 @@ class RawCircuit(_Raw, frozen=True):
     probes: Annotated[int, Meta(ge=1)] = 1
 
 
+class RawClientOptions(_Raw, frozen=True):
+    """`backends.NAME.clientOptions` (Ollama only): the options a client may
+    set (`allow`), the largest value of numeric ones (`max`, which also
+    allows them) and the longest `keepAliveMax` (unset: clients may not)."""
+
+    allow: list[Text] | UnsetType = UNSET
+    max: dict[Text, Annotated[float, Meta(ge=0)]] | UnsetType = UNSET
+    keep_alive_max: str | Annotated[float, Meta(ge=0)] | UnsetType = UNSET
+
+
 class RawBackend(_Raw, frozen=True):
     """`backends.NAME`: where requests go and which models live there."""
 
@@ -91,6 +101,7 @@ class RawBackend(_Raw, frozen=True):
     # a client's own values win.
     options: dict[str, Any] | UnsetType = UNSET
     keep_alive: str | int | UnsetType = UNSET
+    client_options: RawClientOptions | UnsetType = UNSET
     cost: RawCost | UnsetType = UNSET
     circuit: RawCircuit | UnsetType = UNSET
 

@@ -12,6 +12,7 @@ from msgspec import UNSET
 
 from router.classify.types import ClassifierConfig
 from router.policy.locality import cloud_domain
+from router.policy.model import KNOWN_OPTIONS
 from router.policy.nodes import Path, Reporter, did_you_mean
 from router.policy.schema import (
     BACKEND_NAME,
@@ -22,6 +23,7 @@ from router.policy.schema import (
     RawMatch,
     RawRoute,
 )
+from router.translate.ollama_options import duration_s
 
 
 def validate(parsed: Parsed, rep: Reporter) -> None:
@@ -72,6 +74,8 @@ def _backends(
                 (*path, "circuit", "maxCooldownMs"),
                 f"must be at least cooldownMs ({circuit.cooldown_ms:g})",
             )
+        if raw.client_options is not UNSET:
+            _client_options(raw, (*path, "clientOptions"), rep)
         given = [
             value or (value is UNSET and rep.has_key(path, key))
             for key, value in (
@@ -83,6 +87,28 @@ def _backends(
         if not any(given):
             rep.at(path, "no model; give at least one of model, models, families")
     return list(backends)
+
+
+def _client_options(raw: RawBackend, path: Path, rep: Reporter) -> None:
+    if raw.type != "ollama":
+        rep.at(path, "only an ollama backend takes clientOptions", key=True)
+        return
+    limits = raw.client_options
+    assert limits is not UNSET
+    for key, names in (("allow", limits.allow), ("max", limits.max)):
+        for i, name in enumerate(names or ()):
+            if name not in KNOWN_OPTIONS:
+                where = (*path, key, i) if key == "allow" else (*path, key, name)
+                hint = did_you_mean(name, sorted(KNOWN_OPTIONS))
+                rep.at(
+                    where, f"{name!r} is not an Ollama option{hint}", key=key == "max"
+                )
+    keep = limits.keep_alive_max
+    if keep is not UNSET and duration_s(keep) is None:
+        rep.at(
+            (*path, "keepAliveMax"),
+            f"expected seconds or a duration such as 30m or 1h, got {keep!r}",
+        )
 
 
 def _is_url(text: str) -> bool:

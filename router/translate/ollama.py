@@ -3,7 +3,9 @@ body in, the body for Ollama's native `POST /api/chat` out.
 
 Ollama-native extras a client sends as extra body fields (`options`,
 `keep_alive`, `think`, `format`, or an option such as `num_ctx` at top level)
-pass through, and override what the policy set.
+override what the policy set, within the backend's `clientOptions`
+(ollama_options.py). The prompt is never cut to fit: `truncate: false` makes
+an over-long conversation an error that falls back, not lost turns.
 """
 
 from __future__ import annotations
@@ -14,32 +16,15 @@ from typing import Any
 
 import orjson
 
+from router.policy.model import KNOWN_OPTIONS, ClientOptions
 from router.translate import shape
 from router.translate.errors import TranslationError
+from router.translate.ollama_options import Adjusted, limit
 
 JSON = dict[str, Any]
 
 # Ollama model options a client may also send at the top level of the body.
-_TOP_LEVEL_OPTIONS = frozenset(
-    {
-        "num_keep",
-        "num_predict",
-        "draft_num_predict",
-        "top_k",
-        "min_p",
-        "typical_p",
-        "repeat_last_n",
-        "repeat_penalty",
-        "penalize_newline",
-        "numa",
-        "num_ctx",
-        "num_batch",
-        "num_gpu",
-        "main_gpu",
-        "use_mmap",
-        "num_thread",
-    }
-)
+_TOP_LEVEL_OPTIONS = KNOWN_OPTIONS - {"stop", "seed"}
 _ROLES = {
     "system": "system",
     "developer": "system",
@@ -55,15 +40,18 @@ _SAME_NAME_OPTIONS = (
     "frequency_penalty",
     "presence_penalty",
 )
-# OpenAI reasoning_effort -> Ollama `think`, as Ollama's own OpenAI layer maps it.
-_THINK: dict[str, bool | str] = {
+# OpenAI reasoning effort -> Ollama `think`, as Ollama's own OpenAI layer maps
+# it (openai/openai.go, thinkFromReasoningEffort): the tiers past Ollama's
+# ends clamp to its nearest.
+THINK: dict[str, bool | str] = {
     "none": False,
     "minimal": "low",
     "low": "low",
     "medium": "medium",
     "high": "high",
-    "xhigh": "high",
     "max": "max",
+    "xhigh": "max",
+    "ultra": "max",
 }
 # Text-like files can be inlined into the prompt; anything else cannot reach Ollama.
 _TEXT_MEDIA = ("text/", "application/json", "application/xml", "application/x-yaml")
@@ -75,11 +63,17 @@ def chat_to_ollama(
     model: str,
     options: JSON | None = None,
     keep_alive: str | int | None = None,
+    limits: ClientOptions | None = None,
+    adjusted: Adjusted | None = None,
+    thinks: bool | None = None,
 ) -> JSON:
     """A Chat Completions request body -> an Ollama `/api/chat` body.
 
     `options` and `keep_alive` come from the policy; the client's own values
-    win over them. Raises TranslationError for what Ollama cannot take.
+    win over them, within `limits` when given (what was dropped or capped is
+    noted in `adjusted`). `thinks` says whether the model can think (None:
+    unknown); a reasoning effort becomes `think` only when it can.
+    Raises TranslationError for what Ollama cannot take.
     """
     if req.get("n") not in (None, 1):
         raise TranslationError("Ollama returns a single choice; n must be 1", param="n")
@@ -101,21 +95,42 @@ def chat_to_ollama(
     )
     if fmt is not None:
         body["format"] = fmt
-    merged = {**(options or {}), **_options(req)}
+    asked = _options(req)
+    alive = req.get("keep_alive")
+    if limits is not None:
+        asked, alive = limit(asked, alive, limits, adjusted or Adjusted())
+    merged = {**(options or {}), **asked}
     if merged:
         body["options"] = merged
-    alive = req.get("keep_alive")
     alive = keep_alive if alive is None else alive
     if alive is not None:
         body["keep_alive"] = alive
-    think = (
-        req["think"]
-        if "think" in req
-        else _THINK.get(shape.text(req, "reasoning_effort") or "")
-    )
+    think = _think(req, thinks)
     if think is not None:
         body["think"] = think
+    if req.get("logprobs"):
+        body["logprobs"] = True
+        top = req.get("top_logprobs")
+        if isinstance(top, int) and not isinstance(top, bool) and top > 0:
+            body["top_logprobs"] = top
+    body["truncate"] = False
     return body
+
+
+def _think(req: JSON, thinks: bool | None) -> bool | str | None:
+    """The client's own `think`, else its reasoning effort as Ollama maps it;
+    nothing for a model that cannot think (it would answer 400)."""
+    if "think" in req:
+        return req["think"]  # type: ignore[no-any-return]
+    effort = shape.text(req, "reasoning_effort")
+    if effort is None:
+        return None
+    if effort not in THINK:
+        raise TranslationError(
+            f"reasoning effort {effort!r} is not one of {', '.join(THINK)}",
+            param="reasoning_effort",
+        )
+    return None if thinks is False else THINK[effort]
 
 
 def _options(req: JSON) -> JSON:
@@ -153,10 +168,18 @@ def _messages(messages: list[Any]) -> list[JSON]:
             )
         converted = {"role": role, **_content(message.get("content"), where)}
         if role == "tool":
-            name = names.get(shape.text(message, "tool_call_id") or "")
-            name = name or shape.text(message, "name")
+            call_id = shape.text(message, "tool_call_id")
+            name = names.get(call_id or "") or shape.text(message, "name")
             if name:
                 converted["tool_name"] = name
+            if call_id:
+                converted["tool_call_id"] = call_id
+        elif role == "assistant":
+            thinking = shape.text(message, "reasoning") or shape.text(
+                message, "reasoning_content"
+            )
+            if thinking:
+                converted["thinking"] = thinking
         calls = shape.items(message, "tool_calls") if role == "assistant" else None
         if calls:
             converted["tool_calls"] = [
@@ -260,9 +283,11 @@ def _tool_call(call: Any, where: str, names: dict[str, str]) -> JSON:
         raise TranslationError(
             f"{where}.function.arguments must encode a JSON object", param=where
         )
+    out: JSON = {"function": {"name": name, "arguments": arguments}}
     if isinstance(call.get("id"), str):
         names[call["id"]] = name
-    return {"function": {"name": name, "arguments": arguments}}
+        out["id"] = call["id"]
+    return out
 
 
 def _tools(tools: Any, choice: Any) -> list[JSON]:

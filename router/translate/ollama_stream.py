@@ -48,7 +48,7 @@ def ollama_to_chat(resp: JSON, *, model: str, completion_id: str, created: int) 
             {
                 "index": 0,
                 "message": answer,
-                "logprobs": None,
+                "logprobs": _logprobs(resp),
                 "finish_reason": _finish_reason(resp, bool(calls)),
             }
         ],
@@ -97,12 +97,14 @@ class OllamaChatStream:
             self._started = True
             chunks.append(self._chunk({"role": "assistant", "content": ""}))
         message = shape.obj(line, "message")
+        logprobs = _logprobs(line)
         for key, value in (
             ("reasoning", shape.text(message, "thinking")),
             ("content", shape.text(message, "content")),
         ):
             if value:
-                chunks.append(self._chunk({key: value}))
+                chunks.append(self._chunk({key: value}, logprobs=logprobs))
+                logprobs = None
         calls = _tool_calls(
             shape.items(message, "tool_calls"), self.completion_id, self._calls
         )
@@ -132,11 +134,17 @@ class OllamaChatStream:
             "model": self.model,
         }
 
-    def _chunk(self, delta: JSON, finish_reason: str | None = None) -> JSON:
+    def _chunk(
+        self,
+        delta: JSON,
+        finish_reason: str | None = None,
+        *,
+        logprobs: JSON | None = None,
+    ) -> JSON:
         choice = {
             "index": 0,
             "delta": delta,
-            "logprobs": None,
+            "logprobs": logprobs,
             "finish_reason": finish_reason,
         }
         chunk = {**self._envelope(), "choices": [choice]}
@@ -154,9 +162,41 @@ def _raise_error(obj: JSON) -> None:
 
 
 def _finish_reason(final: JSON, has_calls: bool) -> str:
-    if has_calls:
-        return "tool_calls"
-    return "length" if final.get("done_reason") == "length" else "stop"
+    """Ollama's `done_reason` as OpenAI's finish_reason, as Ollama's own
+    OpenAI layer maps it: `tool_calls` only overrides `stop` (a call cut by
+    the length limit is `length`)."""
+    if final.get("done_reason") == "length":
+        return "length"
+    return "tool_calls" if has_calls else "stop"
+
+
+def _logprobs(line: JSON) -> JSON | None:
+    """Ollama's per-token `logprobs` -> a chat choice's `logprobs`."""
+    tokens = shape.items(line, "logprobs")
+    if not tokens:
+        return None
+    return {
+        "content": [
+            {
+                **_token(t),
+                "top_logprobs": [_token(x) for x in shape.items(t, "top_logprobs")],
+            }
+            for t in tokens
+            if isinstance(t, dict)
+        ],
+        "refusal": None,
+    }
+
+
+def _token(t: Any) -> JSON:
+    if not isinstance(t, dict):
+        return {"token": "", "logprob": 0.0, "bytes": None}
+    logprob = t.get("logprob")
+    return {
+        "token": shape.text(t, "token") or "",
+        "logprob": float(logprob) if isinstance(logprob, int | float) else 0.0,
+        "bytes": t.get("bytes") if isinstance(t.get("bytes"), list) else None,
+    }
 
 
 def _tool_calls(calls: list[Any], completion_id: str, start: int) -> list[JSON]:

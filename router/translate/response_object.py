@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.translate import shape
+from router.translate.responses import namespaced
 
 JSON = dict[str, Any]
 
@@ -70,6 +71,11 @@ def chat_to_response(
     text = shape.text(message, "content") or ""
     refusal = shape.text(message, "refusal")
     calls = [c for c in shape.items(message, "tool_calls") if isinstance(c, dict)]
+    thinking = shape.text(message, "reasoning") or shape.text(
+        message, "reasoning_content"
+    )
+    if thinking:
+        output.append(reasoning_item(ids.reasoning, thinking, status))
     parts: list[JSON] = []
     # An answer with nothing at all still gets an (empty) message, as OpenAI's.
     if text or not (refusal or calls):
@@ -78,6 +84,7 @@ def chat_to_response(
         parts.append(refusal_part(refusal))
     if parts:
         output.append(message_item(ids.message, parts, status))
+    namespaces = namespaced(request)
     for n, call in enumerate(calls):
         function = shape.obj(call, "function")
         output.append(
@@ -87,6 +94,7 @@ def chat_to_response(
                 name=shape.text(function, "name") or "",
                 arguments=shape.text(function, "arguments") or "",
                 status=status,
+                namespaces=namespaces,
             )
         )
     created = completion.get("created")
@@ -107,6 +115,7 @@ class ItemIds:
     def __init__(self, response_id: str) -> None:
         self.suffix = response_id.removeprefix("resp_")
         self.message = f"msg_{self.suffix}"
+        self.reasoning = f"rs_{self.suffix}"
 
     def call(self, n: int) -> str:
         return f"fc_{self.suffix}_{n}"
@@ -220,10 +229,32 @@ def message_item(item_id: str, parts: list[JSON], status: str) -> JSON:
     }
 
 
-def function_call_item(
-    item_id: str, *, call_id: str, name: str, arguments: str, status: str
-) -> JSON:
+def reasoning_item(item_id: str, text: str, status: str) -> JSON:
+    """A model's thinking as a Responses `reasoning` item (its text in
+    `content`; no summary, nothing encrypted)."""
+    content = [{"type": "reasoning_text", "text": text}] if text else []
     return {
+        "id": item_id,
+        "type": "reasoning",
+        "summary": [],
+        "content": content,
+        "encrypted_content": None,
+        "status": status,
+    }
+
+
+def function_call_item(
+    item_id: str,
+    *,
+    call_id: str,
+    name: str,
+    arguments: str,
+    status: str,
+    namespaces: dict[str, tuple[str, str]] | None = None,
+) -> JSON:
+    """A function call; `namespaces` maps a flattened name back to the
+    namespace tool it came from (responses.namespaced)."""
+    item = {
         "id": item_id,
         "type": "function_call",
         "call_id": call_id,
@@ -231,6 +262,10 @@ def function_call_item(
         "arguments": arguments,
         "status": status,
     }
+    origin = namespaces.get(name) if namespaces else None
+    if origin is not None:
+        item["namespace"], item["name"] = origin
+    return item
 
 
 def _number(value: Any) -> float:

@@ -4,7 +4,11 @@ body in, the equivalent `/v1/chat/completions` body out, for chat-only backends.
 Top-level fields this module does not know are carried over unchanged, so
 backend extras (Ollama `options`, `keep_alive`, ...) survive the translation.
 Hosted tools (web search, file search, ...) run on OpenAI's side and have no
-chat equivalent: they are dropped, and `dropped_tools` names them.
+chat equivalent: they are dropped, and `dropped_tools` names them; a
+`tool_choice` that requires one is refused. A `namespace` tool (Codex sends
+them) is flattened into its function tools, and `namespaced` maps the names
+the chat model sees back to their namespace. `reasoning` items travel as the
+next assistant message's `reasoning`.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ _STATEFUL = {
 }
 # Client-executed tool kinds a chat backend cannot express; refusing them is
 # better than letting the model silently lose a tool the client relies on.
-_UNSUPPORTED_TOOLS = frozenset({"custom", "namespace"})
+_UNSUPPORTED_TOOLS = frozenset({"custom"})
 # Chat backends other than OpenAI rarely know `developer`; it means system.
 _ROLES = {
     "user": "user",
@@ -74,19 +78,20 @@ def responses_to_chat(req: JSON) -> JSON:
                 f"{field} is not supported on this backend: {why}", param=field
             )
     out: JSON = {k: v for k, v in req.items() if k not in _CONSUMED}
-    out["messages"] = _messages(req)
+    flat = _flat_names(req.get("tools"))
+    out["messages"] = _messages(req, flat)
     if req.get("max_output_tokens") is not None:
         out["max_tokens"] = req["max_output_tokens"]
     _text_options(req.get("text"), out)
     reasoning = req.get("reasoning")
     if isinstance(reasoning, dict) and reasoning.get("effort") is not None:
         out["reasoning_effort"] = reasoning["effort"]
-    tools = _tools(req.get("tools"))
+    tools = _tools(req.get("tools"), flat)
     if tools:
         out["tools"] = tools
-        choice = _tool_choice(req.get("tool_choice"))
-        if choice is not None:
-            out["tool_choice"] = choice
+    choice = _tool_choice(req.get("tool_choice"), flat)
+    if tools and choice is not None:
+        out["tool_choice"] = choice
     if req.get("stream"):
         out["stream_options"] = {"include_usage": True}
     return out
@@ -98,14 +103,44 @@ def dropped_tools(req: JSON) -> list[str]:
     if not isinstance(tools, list):
         return []
     kinds = [shape.text(t, "type") for t in tools]
-    return [
-        k
-        for k in kinds
-        if k is not None and k != "function" and k not in _UNSUPPORTED_TOOLS
-    ]
+    return [k for k in kinds if k is not None and k not in _KEPT_TOOLS]
 
 
-def _messages(req: JSON) -> list[JSON]:
+_KEPT_TOOLS = frozenset({"function", "namespace"}) | _UNSUPPORTED_TOOLS
+
+
+def namespaced(req: JSON) -> dict[str, tuple[str, str]]:
+    """The flattened name of each function inside a `namespace` tool of
+    `req` -> (its namespace, its own name)."""
+    return {flat: key for key, flat in _flat_names(req.get("tools")).items() if key[0]}
+
+
+def _flat_names(tools: Any) -> dict[tuple[str, str], str]:
+    """(namespace, name) -> the name a chat model sees: the function's own
+    name, or `namespace_name` where two tools would share it. Top-level
+    functions have namespace ''."""
+    pairs: list[tuple[str, str]] = []
+    for tool in tools if isinstance(tools, list) else ():
+        kind = shape.text(tool, "type")
+        if kind == "function" and shape.text(tool, "name"):
+            pairs.append(("", tool["name"]))
+        elif kind == "namespace":
+            ns = shape.text(tool, "name") or ""
+            pairs += [
+                (ns, t["name"])
+                for t in shape.items(tool, "tools")
+                if shape.text(t, "type") == "function" and shape.text(t, "name")
+            ]
+    seen: dict[str, int] = {}
+    for _, name in pairs:
+        seen[name] = seen.get(name, 0) + 1
+    return {
+        (ns, name): name if seen[name] == 1 or not ns else f"{ns}_{name}"
+        for ns, name in pairs
+    }
+
+
+def _messages(req: JSON, flat: dict[tuple[str, str], str]) -> list[JSON]:
     messages: list[JSON] = []
     instructions = req.get("instructions")
     if isinstance(instructions, str):
@@ -118,7 +153,7 @@ def _messages(req: JSON) -> list[JSON]:
         messages.append({"role": "user", "content": items})
     elif isinstance(items, list):
         for i, item in enumerate(items):
-            _item(messages, item, f"input[{i}]")
+            _item(messages, item, f"input[{i}]", flat)
     elif items is not None:
         raise TranslationError("input must be a string or a list", param="input")
     if not messages:
@@ -126,18 +161,27 @@ def _messages(req: JSON) -> list[JSON]:
     return messages
 
 
-def _item(messages: list[JSON], item: Any, where: str) -> None:
+def _item(
+    messages: list[JSON], item: Any, where: str, flat: dict[tuple[str, str], str]
+) -> None:
     if not isinstance(item, dict):
         raise TranslationError(f"{where} must be an object", param=where)
     kind = item.get("type", "message")
+    last = messages[-1] if messages else None
     if kind == "message":
-        messages.append(_message(item, where))
+        message = _message(item, where)
+        if message["role"] == "assistant" and last is not None and _thinking_only(last):
+            last.update(message)
+        else:
+            messages.append(message)
     elif kind == "function_call":
-        _function_call(messages, item, where)
+        _function_call(messages, item, where, flat)
     elif kind == "function_call_output":
         messages.append(_function_output(item, where))
     elif kind == "reasoning":
-        return
+        text = _reasoning_text(item)
+        if text:
+            messages.append({"role": "assistant", "content": None, "reasoning": text})
     elif kind == "item_reference":
         raise TranslationError(
             f"{where}: item_reference needs stored items; send the item itself",
@@ -148,6 +192,29 @@ def _item(messages: list[JSON], item: Any, where: str) -> None:
             f"{where}: input items of type {kind!r} cannot be sent to a chat backend",
             param=where,
         )
+
+
+def _thinking_only(message: JSON) -> bool:
+    """An assistant message made from a reasoning item, nothing else yet."""
+    return (
+        message["role"] == "assistant"
+        and "reasoning" in message
+        and message.get("content") is None
+        and "tool_calls" not in message
+    )
+
+
+def _reasoning_text(item: JSON) -> str:
+    """A reasoning item's text: its content, else its summary."""
+    for key, kind in (("content", "reasoning_text"), ("summary", "summary_text")):
+        texts = [
+            p["text"]
+            for p in shape.items(item, key)
+            if shape.text(p, "type") == kind and shape.text(p, "text")
+        ]
+        if texts:
+            return "\n".join(texts)
+    return ""
 
 
 def _message(item: JSON, where: str) -> JSON:
@@ -231,14 +298,18 @@ def _file(part: JSON, where: str) -> JSON:
     return {"type": "file", "file": file}
 
 
-def _function_call(messages: list[JSON], item: JSON, where: str) -> None:
+def _function_call(
+    messages: list[JSON], item: JSON, where: str, flat: dict[tuple[str, str], str]
+) -> None:
     arguments = item.get("arguments", "")
     if not isinstance(arguments, str):
         raise TranslationError(f"{where}.arguments must be a string", param=where)
+    name = _string(item, "name", where)
+    namespace = shape.text(item, "namespace") or ""
     call = {
         "id": _string(item, "call_id", where),
         "type": "function",
-        "function": {"name": _string(item, "name", where), "arguments": arguments},
+        "function": {"name": flat.get((namespace, name), name), "arguments": arguments},
     }
     last = messages[-1] if messages else None
     if last is not None and last["role"] == "assistant":
@@ -276,7 +347,7 @@ def _function_output(item: JSON, where: str) -> JSON:
     }
 
 
-def _tools(tools: Any) -> list[JSON]:
+def _tools(tools: Any, flat: dict[tuple[str, str], str]) -> list[JSON]:
     if tools is None:
         return []
     if not isinstance(tools, list):
@@ -286,11 +357,24 @@ def _tools(tools: Any) -> list[JSON]:
         where = f"tools[{i}]"
         kind = shape.text(tool, "type")
         if kind == "function":
-            function: JSON = {"name": _string(tool, "name", where)}
-            for key in ("description", "parameters", "strict"):
-                if tool.get(key) is not None:
-                    function[key] = tool[key]
-            out.append({"type": "function", "function": function})
+            out.append(_function_tool(tool, where, "", flat))
+        elif kind == "namespace":
+            ns = _string(tool, "name", where)
+            inner = tool.get("tools")
+            if not isinstance(inner, list):
+                raise TranslationError(
+                    f"{where}.tools must be a list", param=f"{where}.tools"
+                )
+            for j, sub in enumerate(inner):
+                here = f"{where}.tools[{j}]"
+                sub_kind = shape.text(sub, "type")
+                if sub_kind != "function":
+                    raise TranslationError(
+                        f"{here}: tools of type {sub_kind!r} cannot be sent to a "
+                        "chat backend",
+                        param=here,
+                    )
+                out.append(_function_tool(sub, here, ns, flat))
         elif kind is None or kind in _UNSUPPORTED_TOOLS:
             raise TranslationError(
                 f"{where}: tools of type {kind!r} cannot be sent to a chat backend",
@@ -299,11 +383,22 @@ def _tools(tools: Any) -> list[JSON]:
     return out
 
 
-def _tool_choice(choice: Any) -> Any:
+def _function_tool(
+    tool: Any, where: str, namespace: str, flat: dict[tuple[str, str], str]
+) -> JSON:
+    name = _string(tool, "name", where)
+    function: JSON = {"name": flat.get((namespace, name), name)}
+    for key in ("description", "parameters", "strict"):
+        if tool.get(key) is not None:
+            function[key] = tool[key]
+    return {"type": "function", "function": function}
+
+
+def _tool_choice(choice: Any, flat: dict[tuple[str, str], str]) -> Any:
     """Responses tool_choice -> chat tool_choice; None means leave it out.
 
-    A choice that forces a hosted tool cannot be honoured once that tool is
-    dropped, so it relaxes to `auto`.
+    A choice that requires a hosted tool cannot be honoured once that tool
+    is dropped: it is refused (a 400), never silently relaxed.
     """
     if choice is None or choice in ("none", "auto", "required"):
         return choice
@@ -312,21 +407,33 @@ def _tool_choice(choice: Any) -> Any:
     kind = choice.get("type")
     if kind == "function":
         name = _string(choice, "name", "tool_choice")
+        namespace = shape.text(choice, "namespace") or ""
+        name = flat.get((namespace, name), name)
         return {"type": "function", "function": {"name": name}}
     if kind == "allowed_tools":
+        listed = shape.items(choice, "tools")
         allowed = [
             {"type": "function", "function": {"name": t["name"]}}
-            for t in shape.items(choice, "tools")
+            for t in listed
             if shape.text(t, "type") == "function" and shape.text(t, "name")
         ]
-        if not allowed:
-            return "auto"
         mode = choice.get("mode", "auto")
+        if not allowed:
+            if mode == "required" and listed:
+                raise _hosted_choice(shape.text(listed[0], "type"))
+            return "auto"
         return {
             "type": "allowed_tools",
             "allowed_tools": {"mode": mode, "tools": allowed},
         }
-    return "auto"
+    raise _hosted_choice(kind if isinstance(kind, str) else None)
+
+
+def _hosted_choice(kind: str | None) -> TranslationError:
+    return TranslationError(
+        f"tool_choice requires the hosted tool {kind!r}, which this backend cannot run",
+        param="tool_choice",
+    )
 
 
 def _text_options(text: Any, out: JSON) -> None:

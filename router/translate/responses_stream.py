@@ -20,10 +20,12 @@ from router.translate.response_object import (
     function_call_item,
     message_item,
     output_text_part,
+    reasoning_item,
     refusal_part,
     response_shell,
     response_usage,
 )
+from router.translate.responses import namespaced
 
 JSON = dict[str, Any]
 
@@ -60,14 +62,30 @@ class _Message:
         )
 
 
+class _Reasoning:
+    def __init__(self, item_id: str, output_index: int) -> None:
+        self.item_id = item_id
+        self.output_index = output_index
+        self.text: list[str] = []
+
+    def json(self, status: str) -> JSON:
+        return reasoning_item(self.item_id, "".join(self.text), status)
+
+
 class _Call:
     def __init__(
-        self, item_id: str, output_index: int, call_id: str, name: str
+        self,
+        item_id: str,
+        output_index: int,
+        call_id: str,
+        name: str,
+        namespaces: dict[str, tuple[str, str]],
     ) -> None:
         self.item_id = item_id
         self.output_index = output_index
         self.call_id = call_id
         self.name = name
+        self.namespaces = namespaces
         self.arguments: list[str] = []
 
     def json(self, status: str) -> JSON:
@@ -77,6 +95,7 @@ class _Call:
             name=self.name,
             arguments="".join(self.arguments),
             status=status,
+            namespaces=self.namespaces,
         )
 
 
@@ -88,17 +107,27 @@ class ResponsesStreamWriter:
     end, `response` holds the final Response object.
     """
 
-    def __init__(self, request: JSON, response_id: str, created_at: int) -> None:
+    def __init__(
+        self,
+        request: JSON,
+        response_id: str,
+        created_at: int,
+        *,
+        model: str | None = None,
+    ) -> None:
+        """`model`: the model every event names (default: the request's)."""
         self._request = request
         self._id = response_id
         self._created_at = created_at
         self._ids = ItemIds(response_id)
-        self._model = shape.text(request, "model") or ""
+        self._model = model or shape.text(request, "model") or ""
+        self._namespaces = namespaced(request)
         self._seq = 0
         self._started = False
         self._ended = False
-        self._items: list[_Message | _Call] = []
+        self._items: list[_Message | _Call | _Reasoning] = []
         self._message: _Message | None = None
+        self._reasoning: _Reasoning | None = None
         self._calls: dict[int, _Call] = {}
         self._finish_reason: str | None = None
         self._usage: JSON | None = None
@@ -129,6 +158,11 @@ class ResponsesStreamWriter:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = shape.obj(choice, "delta")
+            thinking = shape.text(delta, "reasoning") or shape.text(
+                delta, "reasoning_content"
+            )
+            if thinking:
+                events += self._thinking(thinking)
             for kind, key in (("output_text", "content"), ("refusal", "refusal")):
                 value = shape.text(delta, key)
                 if value:
@@ -198,7 +232,25 @@ class ResponsesStreamWriter:
         self._seq += 1
         return event
 
-    def _add(self, item: _Message | _Call) -> JSON:
+    def _thinking(self, delta: str) -> list[JSON]:
+        events: list[JSON] = []
+        item = self._reasoning
+        if item is None:
+            item = self._reasoning = _Reasoning(self._ids.reasoning, len(self._items))
+            events.append(self._add(item))
+        item.text.append(delta)
+        events.append(
+            self._event(
+                "response.reasoning_text.delta",
+                item_id=item.item_id,
+                output_index=item.output_index,
+                content_index=0,
+                delta=delta,
+            )
+        )
+        return events
+
+    def _add(self, item: _Message | _Call | _Reasoning) -> JSON:
         self._items.append(item)
         return self._event(
             "response.output_item.added",
@@ -256,7 +308,9 @@ class ResponsesStreamWriter:
         if call is None:
             n = len(self._calls)
             call_id = shape.text(delta, "id") or self._ids.call_id(n)
-            call = _Call(self._ids.call(n), len(self._items), call_id, name)
+            call = _Call(
+                self._ids.call(n), len(self._items), call_id, name, self._namespaces
+            )
             self._calls[index] = call
             events.append(self._add(call))
         else:
@@ -274,14 +328,24 @@ class ResponsesStreamWriter:
             )
         return events
 
-    def _close(self, item: _Message | _Call, status: str) -> list[JSON]:
+    def _close(self, item: _Message | _Call | _Reasoning, status: str) -> list[JSON]:
         events: list[JSON] = []
-        if isinstance(item, _Call):
+        if isinstance(item, _Reasoning):
+            events.append(
+                self._event(
+                    "response.reasoning_text.done",
+                    item_id=item.item_id,
+                    output_index=item.output_index,
+                    content_index=0,
+                    text="".join(item.text),
+                )
+            )
+        elif isinstance(item, _Call):
             events.append(
                 self._event(
                     "response.function_call_arguments.done",
                     item_id=item.item_id,
-                    name=item.name,
+                    name=item.json(status)["name"],
                     output_index=item.output_index,
                     arguments="".join(item.arguments),
                 )

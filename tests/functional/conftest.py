@@ -58,6 +58,22 @@ BEHAVIOURS = [
 ]
 
 
+# What the local fake's /api/tags lists: the policy's models and behaviours,
+# and the cloud and remote models Ollama lists once pulled.
+PULLED = (
+    *fake_upstream.MODELS,
+    *BEHAVIOURS,
+    "gpt-oss:120b-cloud",
+    "remote-llama3.2",
+    # Listed, yet refused by /api/chat: deleted since the last /api/tags, or
+    # lacking a capability (test_ollama_fidelity).
+    "missing-llama",
+    "unpulled-llama",
+    "notools-llama",
+    "slow-stream-150",
+)
+
+
 @dataclass
 class Fake:
     name: str
@@ -141,7 +157,7 @@ routes:
 async def fakes() -> AsyncIterator[Fakes]:
     started: list[Fake] = []
     for name in ("local", "sarmalink", "frontier"):
-        app = fake_upstream.make_app(name=name)
+        app = fake_upstream.make_app(name=name, pulled=PULLED)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         started.append(Fake(name, server, app))

@@ -133,7 +133,9 @@ async def test_local_redirect_is_a_failed_attempt_never_followed(
     )
     assert code == 200 and headers["x-llr-backend"] == "frontier", raw
     assert trap.seen == []
-    assert [p for p, _ in lan.seen] == ["/api/show", "/api/chat", "/api/chat"]
+    # /api/tags (the model inventory) was redirected too, and not followed.
+    posted = [p for p, _ in lan.seen if p != "/api/tags"]
+    assert posted == ["/api/show", "/api/chat", "/api/chat"]
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -301,14 +303,26 @@ async def test_ollama_error_with_a_key_is_scrubbed(
 async def test_random_policies_never_send_a_pinned_request_off_the_machine(
     fakes: Fakes, router_for: RouterFor, stand_in: StandInFor
 ) -> None:
-    """Random chains over a healthy Ollama with cloud, remote and unpulled
-    models, a redirecting Ollama, a redirecting cloud and two clouds: a pinned
+    """Random chains over a healthy Ollama with cloud, remote, unpulled and
+    tool-less models (the inventory, Ollama's 404s and capability 400s, each
+    of which falls back), a redirecting Ollama, a redirecting cloud and two
+    clouds: a pinned
     request is only ever received by the healthy Ollama, for a model that runs
     there; nothing ever reaches the redirect target."""
     trap = await stand_in(ok)
     lan = await stand_in(redirecting(307, trap.url))
     cloud = await stand_in(redirecting(302, trap.url))
-    local_models = ["llama3.2", "gpt-oss:120b-cloud", "remote-llama3.2", "missing-x"]
+    local_models = [
+        "llama3.2",
+        "gpt-oss:120b-cloud",
+        "remote-llama3.2",
+        "missing-x",  # not in /api/tags: the inventory skips it
+        "missing-llama",  # listed, then 404 model not found
+        "unpulled-llama",  # the same in Ollama's other wording
+        "notools-llama",  # 400 does not support tools, when tools are sent
+    ]
+    tool = {"type": "function", "function": {"name": "f", "parameters": {}}}
+    runs_here = {"llama3.2", "missing-llama", "unpulled-llama", "notools-llama"}
     rng = random.Random(11)
     names = ["local", "lan", "cloud", "sarmalink", "frontier"]
     marker = 0
@@ -329,17 +343,17 @@ async def test_random_policies_never_send_a_pinned_request_off_the_machine(
         for _ in range(3):
             marker += 1
             text = f"case {marker}: my ssn is {SSN}"
-            code, _, _ = await post(
-                router,
-                "/v1/chat/completions",
-                chat(
-                    text, model=rng.choice(["auto", *models]), stream=rng.random() < 0.5
-                ),
+            body = chat(
+                text, model=rng.choice(["auto", *models]), stream=rng.random() < 0.5
             )
-            assert code in (200, 503)
+            if rng.random() < 0.5:
+                body["tools"] = [tool]
+            code, _, _ = await post(router, "/v1/chat/completions", body)
+            assert code in (200, 400, 503)
             for f in (fakes.sarmalink, fakes.frontier):
                 assert f"case {marker}:" not in f.texts_seen(), f.name
             for r in fakes.local.requests:
                 if f"case {marker}:" in str(r.body):
-                    assert r.model == "llama3.2", r.model
+                    # Only models that run here (never the cloud or remote one).
+                    assert r.model in runs_here, r.model
     assert trap.seen == [] and cloud.seen == []

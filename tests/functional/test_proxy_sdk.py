@@ -227,7 +227,8 @@ async def test_ollama_options_from_policy_and_client(
 ) -> None:
     text = fakes.policy("  - default: local\n").replace(
         "    p50Ms: 100\n",
-        "    p50Ms: 100\n    options: {num_ctx: 8192, temperature: 0.1}\n    keepAlive: 10m\n",
+        "    p50Ms: 100\n    options: {num_ctx: 8192, temperature: 0.1}\n    keepAlive: 10m\n"
+        "    clientOptions: {max: {num_ctx: 16384}}\n",
     )
     client = sdk(await router_for(text))
     await client.chat.completions.create(

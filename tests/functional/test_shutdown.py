@@ -43,7 +43,8 @@ def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
     e = env()
     fake = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "fake_upstream.py"), "--port",
-         str(fake_port), "--no-record"], env=e, stdout=subprocess.DEVNULL,
+         str(fake_port), "--no-record", "--pulled", "llama3.2,slow-800"],
+        env=e, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     router = subprocess.Popen(
         [sys.executable, "-m", "router", "serve", "--policy", str(policy),

@@ -321,6 +321,43 @@ class TestModelLocality:
                 assert h.model not in remote.get(h.backend, ())
 
 
+class TestModelInventory:
+    def test_unpinned_hop_to_an_unpulled_model_is_skipped(self) -> None:
+        p = policy(route(0, "local", "frontier"))
+        absent = {"local": frozenset({"llama4:16x17b"})}
+        d = decide(cls(), p, absent=absent)
+        assert [h.backend for h in d.chain] == ["frontier"]
+        assert d.unavailable == (("local", "llama4:16x17b is not pulled there"),)
+        assert "skipped local: llama4:16x17b is not pulled there" in d.reason
+
+    def test_pinned_takes_the_next_pulled_model(self) -> None:
+        p = policy(route(0, "local", "frontier"))
+        absent = {"local": frozenset({"llama4:16x17b"})}
+        d = decide(cls(sensitivity="high"), p, absent=absent)
+        assert [(h.backend, h.model) for h in d.chain] == [
+            ("local", "qwen2.5-coder:7b")
+        ]
+        everything = {"local": frozenset(LOCAL.models)}
+        assert decide(cls(sensitivity="high"), p, absent=everything).blocked
+
+    def test_random_chains_never_hold_an_absent_model(self) -> None:
+        rng = random.Random(3)
+        names = list(BACKENDS)
+        for _ in range(300):
+            chain = rng.sample(names, rng.randint(1, len(names)))
+            p = policy(route(0, chain[0], *chain[1:]))
+            absent = {
+                "local": frozenset(rng.sample(LOCAL.models, rng.randint(0, 3))),
+                "local2": frozenset(rng.sample(["phi4:14b"], rng.randint(0, 1))),
+            }
+            c = cls(
+                sensitivity=rng.choice(["low", "high"]), family=rng.choice(FAMILIES)
+            )
+            d = decide(c, p, absent=absent)
+            for h in d.chain:
+                assert h.model not in absent.get(h.backend, ())
+
+
 class TestLatencyBudget:
     def test_hint_over_budget_shifts_to_faster_fallback(self) -> None:
         d = decide(cls(), SEED)  # default route: local 1800 > 1200, sarmalink 600

@@ -52,6 +52,7 @@ class Stub:
     closed: int = 0
     cancelled: int = 0
     remote_models: frozenset[str] = frozenset()
+    absent_models: frozenset[str] = frozenset()
 
     async def open(self, call: Call) -> Reply:
         self.calls.append(call)

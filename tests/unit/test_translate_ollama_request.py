@@ -35,6 +35,7 @@ def test_plain_request_sets_stream_explicitly() -> None:
         "model": "llama3.2",
         "messages": [{"role": "user", "content": "hi"}],
         "stream": False,
+        "truncate": False,
     }
     assert (
         ollama({"messages": [{"role": "user", "content": "hi"}], "stream": True})[
@@ -80,13 +81,30 @@ def test_history_with_tools_matches_the_ollama_docs() -> None:
             "role": "assistant",
             "content": "",
             "tool_calls": [
-                {"function": {"name": "get_weather", "arguments": {"city": "Toronto"}}},
-                {"function": {"name": "get_time", "arguments": {}}},
+                {
+                    "function": {
+                        "name": "get_weather",
+                        "arguments": {"city": "Toronto"},
+                    },
+                    "id": "call_1",
+                },
+                {"function": {"name": "get_time", "arguments": {}}, "id": "call_2"},
             ],
         },
-        {"role": "tool", "content": "11 degrees celsius", "tool_name": "get_weather"},
-        {"role": "tool", "content": "14:05", "tool_name": "get_time"},
-        {"role": "tool", "content": "?"},
+        {
+            "role": "tool",
+            "content": "11 degrees celsius",
+            "tool_name": "get_weather",
+            "tool_call_id": "call_1",
+        },
+        {
+            "role": "tool",
+            "content": "14:05",
+            "tool_name": "get_time",
+            "tool_call_id": "call_2",
+        },
+        # Ollama pairs results by id where the template does: ids go both ways.
+        {"role": "tool", "content": "?", "tool_call_id": "unknown"},
     ]
     assert body["tools"] == [WEATHER, CLOCK]
 

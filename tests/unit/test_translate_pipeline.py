@@ -50,18 +50,26 @@ def test_responses_request_reaches_ollama() -> None:
     assert user["images"] == [PNG]
     assert user["content"] == "What is in this picture, and what is the weather there?"
     assert body["messages"][3]["tool_calls"] == [
-        {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
-        {"function": {"name": "get_time", "arguments": {"tz": "Europe/Paris"}}},
+        {
+            "function": {"name": "get_weather", "arguments": {"city": "Paris"}},
+            "id": "call_a",
+        },
+        {
+            "function": {"name": "get_time", "arguments": {"tz": "Europe/Paris"}},
+            "id": "call_b",
+        },
     ]
     assert body["messages"][4] == {
         "role": "tool",
         "content": "11 degrees celsius",
         "tool_name": "get_weather",
+        "tool_call_id": "call_a",
     }
     assert body["messages"][5] == {
         "role": "tool",
         "content": "14:05",
         "tool_name": "get_time",
+        "tool_call_id": "call_b",
     }
     assert [t["function"]["name"] for t in body["tools"]] == ["get_weather", "get_time"]
     assert body["format"] == req["text"]["format"]["schema"]

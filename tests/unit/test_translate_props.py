@@ -416,3 +416,22 @@ def test_wrong_types_from_ollama(line: dict[str, Any]) -> None:
         "CreateChatCompletionResponse",
         ollama_to_chat(line, model="m", completion_id="chatcmpl-1", created=1),
     )
+
+
+def test_every_translation_error_names_its_param() -> None:
+    """A 400 from translation tells the client which field (`param`)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "router" / "translate"
+    missing = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "TranslationError"
+                and not any(k.arg == "param" for k in node.keywords)
+            ):
+                missing.append(f"{path.name}:{node.lineno}")
+    assert missing == []

@@ -276,7 +276,6 @@ FUNCTION = {
             },
             "auto",
         ),
-        ({"type": "web_search_preview"}, "auto"),
         (None, None),
     ],
 )
@@ -290,6 +289,29 @@ def test_tool_choice_mapping(choice: Any, expected: Any) -> None:
     out = chat(**req)
     assert out.get("tool_choice") == expected
     validate("CreateChatCompletionRequest", out)
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {"type": "web_search_preview"},
+        {
+            "type": "allowed_tools",
+            "mode": "required",
+            "tools": [{"type": "web_search_preview"}],
+        },
+    ],
+)
+def test_a_choice_that_requires_a_hosted_tool_is_refused(choice: Any) -> None:
+    req = {
+        "input": "news?",
+        "tools": [FUNCTION, {"type": "web_search_preview"}],
+        "tool_choice": choice,
+    }
+    with pytest.raises(TranslationError) as info:
+        chat(**req)
+    assert info.value.param == "tool_choice"
+    assert "web_search_preview" in info.value.message
 
 
 def test_only_hosted_tools_leave_no_tools_and_no_tool_choice() -> None:
