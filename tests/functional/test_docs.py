@@ -217,7 +217,7 @@ def test_policy_doc_names_every_policy_key() -> None:
     structs = [
         schema.RawPolicy, schema.RawBackend, schema.RawCost, schema.RawCircuit,
         schema.RawRoute, schema.RawMatch, schema.RawTokens, schema.RawPrivacy,
-        schema.RawAB, ClassifierConfig, Unreadable,
+        schema.RawAB, schema.RawClientOptions, ClassifierConfig, Unreadable,
     ]  # fmt: skip
     for struct in structs:
         for field in msgspec.structs.fields(struct):
@@ -244,3 +244,10 @@ def test_api_doc_lists_every_endpoint_and_error_code() -> None:
                 continue
             assert f"| {kind.status} | `{kind.type}` |" in text, kind
             assert kind.code is None or f"`{kind.code}`" in text, kind
+
+
+def test_api_doc_names_every_header_the_router_sets_or_reads() -> None:
+    source = " ".join(p.read_text() for p in (ROOT / "router").rglob("*.py"))
+    text = (ROOT / "docs" / "api.md").read_text()
+    for header in sorted(set(re.findall(r'"(x-llr-[a-z-]+)"', source))):
+        assert f"`{header}`" in text, header
