@@ -4,15 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test lint ext bench bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load bench-peers bench-cost sanitize clean
+.PHONY: run demo test lint ext bench bench-accuracy bench-classify bench-bank bench-proxy bench-store bench-load bench-peers bench-cost sanitize clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Stamps re-install only when the packaging changes.
+# Stamps re-install only when the packaging changes. A venv the test targets
+# made holds an editable install of this tree: it is kept (brought up to date
+# by its own stamp), since a plain install over it would leave the console
+# script running a copy of the code as it was.
 $(VENV)/.run: $(PY) pyproject.toml setup.py
-	$(PY) -m pip install --quiet .
+	if [ -f $(VENV)/.test ]; then $(MAKE) --no-print-directory $(VENV)/.test; \
+	else $(PY) -m pip install --quiet .; fi
 	touch $@
 
 # build_ext runs the venv's own setuptools: it must read pyproject's SPDX
@@ -28,6 +32,11 @@ ext: $(VENV)/.test
 # Serves the example policy; LLR_HOST/LLR_PORT/LLR_POLICY from the environment win.
 run: $(VENV)/.run
 	LLR_POLICY="$${LLR_POLICY:-policy.example.yaml}" $(BIN)/llm-router serve
+
+# Stand-ins for the three backends on free loopback ports, the router on
+# policy.demo.yaml, one request of each kind; stops everything it started.
+demo: $(VENV)/.run
+	$(PY) bench/demo.py
 
 # The example policy's routing cases first (pytest's summary stays last).
 test: ext

@@ -15,6 +15,7 @@ from router.ab import Mirror
 from router.api import admin, proxy, reports, route
 from router.api.middleware import errors, make_auth
 from router.backends.pool import build_pool, disabled_backends
+from router.logs import access_log
 from router.metrics.live import LiveStats
 from router.metrics.prom import Metrics
 from router.metrics.recorder import Recorder
@@ -159,6 +160,7 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
         middlewares=middlewares, client_max_size=settings.max_body_bytes
     )
     app[RECORDER] = recorder = Recorder(Metrics())
+    recorder.access = access_log()
     reloads = recorder.metrics.reloads
     app[POLICY] = PolicyHolder(
         policy, settings.policy, lambda outcome: reloads.labels(outcome).inc()

@@ -23,6 +23,8 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from router.app import backend_status, create_app
+from router.backends.pool import disabled_backends
+from router.logs import configure
 from router.policy.model import Policy
 from router.settings import Settings
 from router.state import POLICY, RECORDER, PolicyHolder
@@ -32,10 +34,21 @@ log = logging.getLogger("router")
 SHUTDOWN_GRACE_S = 30.0
 
 
+NO_BACKEND_HINT = (
+    "no backend can answer: chat requests fail until one is up (/v1/route "
+    "works without any); to see routed answers from stand-in backends, run "
+    "`make demo` in the source tree"
+)
+
+
 async def _probe_local(policy: Policy, up: Gauge) -> None:
-    """Say once whether each local backend answers a TCP connect."""
+    """Say once whether each local backend answers a TCP connect, and how to
+    see the router work when no backend at all can answer."""
+    disabled = disabled_backends(policy.backends)
+    remote = [b for b in policy.backends.values() if not b.local]
+    usable = sum(1 for b in remote if b.name not in disabled)
     for b in policy.backends.values():
-        if not b.local:
+        if not b.local or b.name in disabled:
             continue
         parts = urlsplit(b.endpoint)
         host = parts.hostname or "localhost"
@@ -49,7 +62,10 @@ async def _probe_local(policy: Policy, up: Gauge) -> None:
             up.labels(b.name).set(0)
             continue
         writer.close()
+        usable += 1
         log.info("backend %s reachable at %s", b.name, b.endpoint)
+    if usable == 0:
+        log.warning(NO_BACKEND_HINT)
 
 
 # Young-generation collections run this much less often than by default (700
@@ -131,7 +147,7 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
 
 
 def _worker(policy: Policy, settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure(settings.log_format, settings.log_level)
     uvloop.run(_serve(policy, settings, reuse_port=True))
 
 

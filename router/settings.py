@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import msgspec
+
+from router.logs import LOG_FORMATS, LOG_LEVELS, LogFormat
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # `--db off` / `LLR_DB=off`: no audit store (Prometheus and live estimates stay).
@@ -28,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     watch: bool = False
     # Inbound bearer keys; empty means the router does not authenticate.
     api_keys: frozenset[str] = frozenset()
+    log_format: LogFormat = "text"
+    log_level: str = "info"
 
 
 def default_policy_path(env: Mapping[str, str]) -> str:
@@ -50,6 +55,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SystemExit(f"{name}={raw!r}: expected an integer") from None
 
 
+def _choice(value: str, allowed: tuple[str, ...], what: str) -> Any:
+    if value not in allowed:
+        raise SystemExit(f"{what} {value!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
 def settings_from(
     env: Mapping[str, str] = os.environ,
     *,
@@ -60,6 +71,8 @@ def settings_from(
     workers: int | None = None,
     max_body_bytes: int | None = None,
     watch: bool | None = None,
+    log_format: str | None = None,
+    log_level: str | None = None,
 ) -> Settings:
     keys = frozenset(
         k.strip() for k in env.get("LLR_API_KEYS", "").split(",") if k.strip()
@@ -77,6 +90,14 @@ def settings_from(
             else _int(env, "LLR_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
         ),
         api_keys=keys,
+        log_format=_choice(
+            log_format or env.get("LLR_LOG_FORMAT") or "text", LOG_FORMATS, "log format"
+        ),
+        log_level=_choice(
+            (log_level or env.get("LLR_LOG_LEVEL") or "info").lower(),
+            LOG_LEVELS,
+            "log level",
+        ),
     )
     if not 0 <= s.port <= 65535:
         raise SystemExit(f"port {s.port}: expected 0..65535")

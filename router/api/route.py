@@ -44,9 +44,13 @@ async def route(request: web.Request) -> web.Response:
     body = await request.read()
     decoded = decode_body(body)
     hint = sensitivity_hint(request.headers, decoded)
-    pool = request.app[POLICY].pool
+    holder = request.app[POLICY]
+    pool = holder.pool
     return json_response(
-        headers={"x-llr-policy": pool.policy.digest},
+        headers={
+            "x-llr-policy": pool.policy.digest,
+            "x-llr-policy-loaded-at": f"{holder.loaded_at:.3f}",
+        },
         data=explain(
             decoded,
             pool.policy,

@@ -1,8 +1,9 @@
 """Policy stage, compile: a validated `RawPolicy` in, the runtime `Policy` out.
 
 Defaults are applied here (by backend type; locality by type and endpoint
-host), match values become frozensets, fallbacks and model lists become
-tuples, routes without a reason get one.
+host, the endpoint being `endpointEnv`'s value when that variable is set),
+match values become frozensets, fallbacks and model lists become tuples,
+routes without a reason get one.
 """
 
 from __future__ import annotations
@@ -70,14 +71,15 @@ def _backend(name: str, raw: RawBackend) -> Backend:
     # Checked, not trusted: by default only an Ollama on loopback is local;
     # `local: true` vouches for another host (validation refuses it on
     # hosted services), `local: false` overrides loopback.
+    endpoint = raw.effective_endpoint()
     if isinstance(raw.local, bool):
         local = raw.local
     else:
-        local = raw.type == "ollama" and is_loopback(raw.endpoint)
+        local = raw.type == "ollama" and is_loopback(endpoint)
     return Backend(
         name=name,
         type=raw.type,
-        endpoint=raw.endpoint,
+        endpoint=endpoint,
         local=local,
         model=_unset_none(raw.model),
         models=tuple(_unset_none(raw.models) or ()),

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import msgspec
@@ -84,6 +86,9 @@ class RawBackend(_Raw, frozen=True):
 
     type: BackendType
     endpoint: str
+    # An environment variable that, when set and not empty, replaces
+    # `endpoint` (read at start-up and at every reload).
+    endpoint_env: EnvVar | UnsetType = UNSET
     model: Text | UnsetType = UNSET
     models: list[Text] | UnsetType = UNSET
     families: dict[Family, Text] | UnsetType = UNSET
@@ -99,6 +104,16 @@ class RawBackend(_Raw, frozen=True):
     client_options: RawClientOptions | UnsetType = UNSET
     cost: RawCost | UnsetType = UNSET
     circuit: RawCircuit | UnsetType = UNSET
+
+    def env_endpoint(self, env: Mapping[str, str] = os.environ) -> str | None:
+        """The value of `endpointEnv` when it names a set, non-empty variable."""
+        if isinstance(self.endpoint_env, UnsetType):
+            return None
+        return env.get(self.endpoint_env) or None
+
+    def effective_endpoint(self, env: Mapping[str, str] = os.environ) -> str:
+        """Where requests go: `endpointEnv`'s value, else `endpoint`."""
+        return self.env_endpoint(env) or self.endpoint
 
 
 class RawTokens(_Raw, frozen=True):

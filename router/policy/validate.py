@@ -53,12 +53,16 @@ def _backends(
             rep.at(path, msg, key=True)
         if raw is None:
             continue
-        if not _is_url(raw.endpoint):
-            msg = (
-                f"expected an http:// or https:// URL with a host, got {raw.endpoint!r}"
-            )
-            rep.at((*path, "endpoint"), msg)
-        elif raw.local is True and (domain := cloud_domain(raw.endpoint)):
+        endpoint, key = raw.endpoint, "endpoint"
+        from_env = raw.env_endpoint()
+        if from_env is not None:
+            endpoint, key = from_env, "endpointEnv"
+        if not _is_url(endpoint):
+            msg = f"expected an http:// or https:// URL with a host, got {endpoint!r}"
+            if from_env is not None:
+                msg = f"${raw.endpoint_env}: {msg}"
+            rep.at((*path, key), msg)
+        elif raw.local is True and (domain := cloud_domain(endpoint)):
             msg = (
                 f"{domain} is a hosted service, not this machine or your network; "
                 "remove local: true"

@@ -146,8 +146,8 @@ def test_unknown_keys_each_at_its_own_line() -> None:
     assert problems(text)[0] == (
         "p.yaml:6:5: backends.local.modle: unknown key 'modle' "
         "(did you mean 'model'?); expected one of: "
-        "type, endpoint, model, models, families, p50Ms, local, apiKeyEnv, timeoutMs, "
-        "options, keepAlive, clientOptions, cost, circuit"
+        "type, endpoint, endpointEnv, model, models, families, p50Ms, local, apiKeyEnv, "
+        "timeoutMs, options, keepAlive, clientOptions, cost, circuit"
     )
 
 
