@@ -52,7 +52,15 @@ from router.classify import body as _body
 from router.classify.checks import CHECKS
 from router.classify.kernels import PY_KERNELS, Kernels
 from router.classify.normalize import normalize
-from router.classify.patterns import BANK, BY_NAME, RE_FLAGS, Pattern
+from router.classify.patterns import (
+    BANK,
+    BY_NAME,
+    RE_FLAGS,
+    SENSITIVE_GROUPS,
+    Pattern,
+    is_capped,
+    needs_positions,
+)
 from router.classify.types import (
     LEVEL_RANK,
     LEVELS,
@@ -69,13 +77,12 @@ from router.wire import ChatRequest, ContentPart, ResponsesRequest, Tool
 MESSAGE_OVERHEAD: Final = 4
 DEFAULT_CONFIG: Final = ClassifierConfig()
 DEFAULT_UNREADABLE: Final = Unreadable()
-FENCE: Final = "code_fence"
+FENCE: Final = "code_fence"  # its count gives the code blocks
 _NOT_TASK_ROLES: Final = frozenset({"system", "developer"})
 _SEPARATOR: Final = "\n\n"
 _COMPILED: Final = tuple((p, re.compile(p.regex, RE_FLAGS)) for p in BANK)
 _CONTEXT_RX: Final = {p.name: rx for p, rx in _COMPILED if p.group == "context"}
 _TOOL_RX: Final = tuple((p, rx) for p, rx in _COMPILED if p.group == "tool")
-SENSITIVE_GROUPS: Final = frozenset({"high", "medium"})
 TASK_GROUPS: Final = frozenset({"code", "reasoning", "time"})
 # Facts of a request, as bits of `Gathered.flags`.
 IMAGE: Final = 1
@@ -235,41 +242,75 @@ _GAP_STOPS: Final = {
 
 
 # Candidates of one sensitive pattern looked at per text (those near their
-# keyword, for a `near` pattern): past this many the pattern counts as
-# matched, fail closed, rather than spending more (a short fragment repeated
-# to 1 MB is tens of thousands of candidates, each a check).
-CHECK_CAP: Final = 1024
+# keyword, for a `near` pattern), and of all of them per request: past either
+# the pattern counts as matched and the request is at least high, signal
+# `limit:<pattern>` (and `limit:request` for the request's), fail closed,
+# rather than spending more (a short fragment repeated to 1 MB is tens of
+# thousands of candidates, each a check).
+CHECK_CAP: Final = 256
+REQUEST_CAP: Final = 1024
+REQUEST: Final = "request"
 
 
-# Counted by a C twin over the whole text in the compiled classifier
-# (bank.COUNTED_IN_C), linear whatever the count: not capped.
-_UNCAPPED: Final = frozenset({"card_grouped"})
+class Budget:
+    """The candidates the capped patterns of one request may still look at,
+    and the caps hit so far (pattern names; `REQUEST` once the request's)."""
+
+    __slots__ = ("left", "limits")
+
+    def __init__(self, total: int = REQUEST_CAP) -> None:
+        self.left = total
+        self.limits: list[str] = []
+
+    @property
+    def spent(self) -> bool:
+        """The request's cap was hit: capped patterns are no longer counted."""
+        return REQUEST in self.limits
+
+    def take(self, pattern: Pattern, checked: int) -> bool:
+        """Whether the pattern's `checked`-th candidate may be looked at; when
+        not, a cap was hit and is recorded."""
+        if checked <= CHECK_CAP and self.left > 0:
+            self.left -= 1
+            return True
+        self.limits.append(pattern.name)
+        if self.left == 0:
+            self.limits.append(REQUEST)
+        return False
 
 
-def is_capped(pattern: Pattern) -> bool:
-    """Whether `CHECK_CAP` bounds the pattern: a validated or `near` one of
-    the sensitive groups, unless counted in C."""
-    return (
-        pattern.group in SENSITIVE_GROUPS
-        and (pattern.validator is not None or pattern.near is not None)
-        and pattern.name not in _UNCAPPED
-    )
+class Scanned(NamedTuple):
+    """One scope's pattern counts and the caps hit there (`Budget.limits`)."""
+
+    counts: dict[str, int]
+    limits: tuple[str, ...] = ()
 
 
-def scan(text: str, groups: frozenset[str], kernels: Kernels) -> dict[str, int]:
-    """Run the bank's patterns of `groups` over `text`: pattern name -> how
-    many matches counted (capped at `min_count`, except the fence count).
-    A match is looked at when it is near its context (if it names one); a
-    capped pattern with more than `CHECK_CAP` such matches counts
-    `min_count` whatever its checks would say."""
+# The order patterns are counted in, by both implementations: presence-only
+# ones first (cheap, and their signal may make a costly one moot), then BANK
+# order. A pattern whose signal already fired in the scope is not counted,
+# so which candidates the caps see is the same on both paths.
+_ORDERED: Final = tuple(sorted(_COMPILED, key=lambda item: needs_positions(item[0])))
+
+
+def scan(text: str, groups: frozenset[str], kernels: Kernels) -> Scanned:
+    """Run the bank's patterns of `groups` over `text`, in `_ORDERED`: pattern
+    name -> how many matches counted (capped at `min_count`, except those
+    with `every`). A match is looked at when it is near its context (if it
+    names one); a capped pattern whose candidates hit a cap (`Budget`)
+    counts `min_count` whatever its checks would say."""
     counts: dict[str, int] = {}
+    fired: set[str] = set()
+    budget = Budget()
     context_ends: dict[str, list[int]] = {}
-    for pattern, rx in _COMPILED:
+    for pattern, rx in _ORDERED:
         if pattern.group not in groups:
+            continue
+        capped = is_capped(pattern)
+        if (pattern.signal in fired and not pattern.every) or (capped and budget.spent):
             continue
         check = CHECKS[pattern.validator] if pattern.validator else None
         count = checked = 0
-        capped = is_capped(pattern)
         for m in rx.finditer(text):
             if pattern.near is not None:
                 if pattern.near not in context_ends:
@@ -279,17 +320,19 @@ def scan(text: str, groups: frozenset[str], kernels: Kernels) -> dict[str, int]:
                     continue
             if capped:
                 checked += 1
-                if checked > CHECK_CAP:
+                if not budget.take(pattern, checked):
                     count = pattern.min_count
                     break
             if check is not None and not check(text, m.start(), m.end(), kernels):
                 continue
             count += 1
-            if count >= pattern.min_count and pattern.name != FENCE:
+            if count >= pattern.min_count and not pattern.every:
                 break
         if count:
             counts[pattern.name] = count
-    return counts
+            if count >= pattern.min_count:
+                fired.add(pattern.signal)
+    return Scanned(counts, tuple(budget.limits))
 
 
 def _fired(counts: dict[str, int]) -> list[Pattern]:
@@ -443,8 +486,8 @@ def assemble(
     request: ChatRequest | ResponsesRequest,
     got: Gathered,
     unread: int,
-    sensitive_counts: dict[str, int],
-    task_counts: dict[str, int],
+    sensitive_scan: Scanned,
+    task_scan: Scanned,
     *,
     config: ClassifierConfig,
     sensitivity_hint: str | None,
@@ -453,9 +496,13 @@ def assemble(
     """The classification from the gathered facts, the unreadable bits of
     the body (`body.read_body`) and the pattern counts of both scopes
     (`scan` of the sensitive and of the task text)."""
-    sensitive = _fired(sensitive_counts)
+    sensitive = _fired(sensitive_scan.counts)
+    task_counts = task_scan.counts
     signals = {p.signal for p in [*sensitive, *_fired(task_counts)]}
     floor = _unread_level(unread, unreadable, signals) if unread else "low"
+    if sensitive_scan.limits:
+        signals.update(f"limit:{name}" for name in sensitive_scan.limits)
+        floor = "high"
     for name in got.tool_names:
         signals.update(p.signal for p, rx in _TOOL_RX if rx.search(name))
     if got.flags & CODE_TOOL:

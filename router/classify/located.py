@@ -36,13 +36,17 @@ from router.classify._native import cluster_firsts, next_near
 
 
 class Matches:
-    """The `finditer` spans of `rx` in `text`, one cluster of ends at a time."""
+    """The `finditer` spans of `rx` in `text`, one cluster of ends at a time,
+    computed as far as they are asked for (a flood of candidates costs the
+    few a capped count looks at, not the whole text)."""
 
     __slots__ = (
-        "_all",
         "_all_ends",
-        "_clusters",
+        "_all_starts",
+        "_cluster_ends",
+        "_done",
         "_firsts",
+        "_rest",
         "ends",
         "rx",
         "text",
@@ -56,42 +60,55 @@ class Matches:
         self.text = text
         self.ends = ends
         self.width = width
-        self._clusters: dict[int, list[tuple[int, int]]] = {}
-        self._all: list[tuple[int, int]] | None = None
+        self._cluster_ends: dict[int, list[int]] = {}
+        # Without ends: the `finditer` matches so far (starts, ends), the rest.
+        self._all_starts: list[int] = []
         self._all_ends: list[int] = []
+        self._rest: Iterator[re.Match[str]] | None = None
+        self._done = False
         # Where each cluster begins: k where ends[k] - ends[k - 1] > width.
         self._firsts = cluster_firsts(ends, width) if ends else []
 
-    def _every(self) -> list[tuple[int, int]]:
-        if self._all is None:
-            self._all = [m.span() for m in self.rx.finditer(self.text)]
-            self._all_ends = [end for _, end in self._all]
-        return self._all
+    def _every_to(self, at: int) -> None:
+        """Take `finditer` matches until one starts past `at` or none is left."""
+        if self._done:
+            return
+        if self._rest is None:
+            self._rest = self.rx.finditer(self.text)
+        while not self._all_starts or self._all_starts[-1] <= at:
+            m = next(self._rest, None)
+            if m is None:
+                self._done = True
+                return
+            self._all_starts.append(m.start())
+            self._all_ends.append(m.end())
 
-    def _cluster(self, c: int) -> list[tuple[int, int]]:
-        spans = self._clusters.get(c)
-        if spans is not None:
-            return spans
+    def _cluster_spans(self, c: int) -> Iterator[tuple[int, int]]:
+        """Cluster c's spans, found one `re.search` at a time."""
         ends = self.ends
         assert ends is not None
         first = self._firsts[c]
         last = ends[self._firsts[c + 1] - 1] if c + 1 < len(self._firsts) else ends[-1]
         endpos = min(len(self.text), last + self.width + 1)
-        spans = []
         pos = max(0, ends[first] - self.width)
         k = first
         while True:
             while ends[k] <= pos and ends[k] < last:
                 k += 1
             if ends[k] <= pos:
-                break
+                return
             m = self.rx.search(self.text, max(pos, ends[k] - self.width), endpos)
             if m is None or m.start() >= last:
-                break
-            spans.append(m.span())
+                return
+            yield m.span()
             pos = m.end()
-        self._clusters[c] = spans
-        return spans
+
+    def _ends_of(self, c: int) -> list[int]:
+        """Cluster c's match ends, ascending (kept)."""
+        ends = self._cluster_ends.get(c)
+        if ends is None:
+            ends = self._cluster_ends[c] = [e for _, e in self._cluster_spans(c)]
+        return ends
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         return self.spans()
@@ -103,11 +120,11 @@ class Matches:
         with a `near` offset at most `reach` before a match in them can start
         (a cluster with none holds no match that close to one)."""
         if self.ends is None:
-            yield from self._every()
+            yield from (m.span() for m in self.rx.finditer(self.text))
             return
         if near is None:
             for c in range(len(self._firsts)):
-                yield from self._cluster(c)
+                yield from self._cluster_spans(c)
             return
         c = 0
         lead = self.width + reach
@@ -115,14 +132,15 @@ class Matches:
             c = next_near(self.ends, self._firsts, near, c, lead)
             if c == len(self._firsts):
                 return
-            yield from self._cluster(c)
+            yield from self._cluster_spans(c)
             c += 1
 
     def last_end(self, at: int, window: int) -> int | None:
         """The largest match end at or before `at`, when it is no more than
         `window` before it; else None."""
         if self.ends is None:
-            self._every()
+            self._every_to(at)
+            # Matches do not overlap: their ends ascend as their starts do.
             i = bisect_right(self._all_ends, at) - 1
             end = self._all_ends[i] if i >= 0 else None
             return end if end is not None and at - end <= window else None
@@ -132,9 +150,10 @@ class Matches:
             return None
         c = bisect_right(self._firsts, hi - 1) - 1
         while c >= 0:
-            found = [end for _, end in self._cluster(c) if end <= at]
-            if found:
-                return found[-1] if at - found[-1] <= window else None
+            found = self._ends_of(c)
+            i = bisect_right(found, at) - 1
+            if i >= 0:
+                return found[i] if at - found[i] <= window else None
             if self._firsts[c] <= lo:
                 return None
             c -= 1

@@ -55,6 +55,12 @@ import re
 from typing import Final, Literal, NamedTuple
 
 Group = Literal["high", "medium", "context", "code", "reasoning", "time", "tool"]
+# How the compiled classifier counts a pattern: "re" from its matches (the
+# reference's way); "lines" by the C line counter (`count_lines`, shape
+# `shape`: one match at most per line); "card_groups" by the C counter of
+# grouped card numbers (`count_card_groups`). Either C way is linear whatever
+# the count, so such a pattern is not capped.
+Counting = Literal["re", "lines", "card_groups"]
 
 
 class Pattern(NamedTuple):
@@ -70,6 +76,38 @@ class Pattern(NamedTuple):
     min_count: int = 1
     gate: str | None = None
     marker: str | None = None
+    counting: Counting = "re"
+    shape: int = -1
+    # Every match counts, not only up to `min_count` (the fence count feeds
+    # complexity), and the pattern is counted even when its signal fired.
+    every: bool = False
+
+
+SENSITIVE_GROUPS: Final = frozenset({"high", "medium"})
+
+
+def needs_positions(pattern: Pattern) -> bool:
+    """Whether counting the pattern means looking at its matches: anything
+    but a presence-only pattern (one that counts 1 when it matches at all)."""
+    return (
+        pattern.validator is not None
+        or pattern.near is not None
+        or pattern.min_count > 1
+        or pattern.gate is not None
+        or pattern.marker is not None
+        or pattern.every
+    )
+
+
+def is_capped(pattern: Pattern) -> bool:
+    """Whether the candidate caps bound the pattern (`_reference.CHECK_CAP`,
+    `REQUEST_CAP`): a validated or `near` one of the sensitive groups,
+    unless a C counter counts it."""
+    return (
+        pattern.group in SENSITIVE_GROUPS
+        and (pattern.validator is not None or pattern.near is not None)
+        and pattern.counting == "re"
+    )
 
 
 RE_FLAGS: Final = re.ASCII | re.MULTILINE
@@ -270,7 +308,7 @@ _PII_HIGH = (
     Pattern(205, "card_compact", _GLUED + r"[0-9]{12,19}\b", "high", "card",
             "pii:credit_card"),
     Pattern(206, "card_grouped", _GLUED + r"[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b",
-            "high", "card", "pii:credit_card"),
+            "high", "card", "pii:credit_card", counting="card_groups"),
     Pattern(207, "iban_compact", r"\b[A-Za-z]{2}[0-9]{2}[A-Za-z0-9]{11,30}\b",
             "high", "iban", "pii:iban"),
     Pattern(208, "iban_grouped",
@@ -556,7 +594,8 @@ _CONTEXTS = (
 )  # fmt: skip
 
 _CODE = (
-    Pattern(600, "code_fence", r"^[ \t]{0,3}(?:```|~~~)", "code", None, "code:fence"),
+    Pattern(600, "code_fence", r"^[ \t]{0,3}(?:```|~~~)", "code", None, "code:fence",
+            counting="lines", shape=0, every=True),
     Pattern(601, "python_traceback", r"Traceback \(most recent call last\)", "code",
             None, "code:stack_trace"),
     Pattern(602, "python_frame", r"^[ \t]{1,8}File \"[^\"\n]{1,60}\", line [0-9]",
@@ -589,7 +628,7 @@ _CODE = (
             None, "code:syntax"),
     Pattern(612, "semicolon_line_end",
             r"[)\]'\"][ \t]{0,2};[ \t]{0,2}$", "code", None, "code:syntax",
-            min_count=2, marker=";"),
+            min_count=2, marker=";", counting="lines", shape=2),
     Pattern(613, "import_line",
             r"^[ \t]{0,8}(?:from[ \t]{1,4}[A-Za-z_.][A-Za-z0-9_.]{0,60}[ \t]{1,4}import"
             r"[ \t]{1,4}[A-Za-z_*(]|import[ \t]{1,4}[A-Za-z_][A-Za-z0-9_]{0,40}"
@@ -656,7 +695,8 @@ _REASONING = (
             r"\b(?i:multi-?step|in (?:several|multiple) steps|chain of thought"
             r"|think carefully)\b", "reasoning", None, "reasoning:multi_step"),
     Pattern(705, "numbered_item", r"^[ \t]{0,4}[0-9]{1,2}[.)][ \t]", "reasoning",
-            None, "reasoning:numbered", min_count=3, gate=r"[0-9][.)][ \t]"),
+            None, "reasoning:numbered", min_count=3, gate=r"[0-9][.)][ \t]",
+            counting="lines", shape=1),
     Pattern(706, "design_system",
             r"\b(?i:design|architect)\b[^\n.]{0,8}\b(?i:system|architecture|pipeline"
             r"|protocol|schema|workflow)\b", "reasoning", None, "reasoning:design"),

@@ -231,9 +231,14 @@ _METADATA_SUFFIXES = (
 _NULLISH = frozenset({"none", "null", "nil", "undefined", "true", "false", "empty"})
 
 
+_ANY_CAPITALIZED = tuple(s.capitalize() for s in _METADATA_SUFFIXES)
+
+
 def has_metadata_suffix(key: str) -> bool:
     """`secret_length`, `LLM_SECRET_NAME`, `tokenType`: names about a secret."""
     low = key.lower().rstrip("_.-")
+    if not low.endswith(_METADATA_SUFFIXES) and not key.endswith(_ANY_CAPITALIZED):
+        return False  # the loop below would find none (one C call, not 70)
     for s in _METADATA_SUFFIXES:
         if low.endswith(s) and len(low) > len(s) and not low[-len(s) - 1].isalpha():
             return True

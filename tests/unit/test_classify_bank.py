@@ -48,7 +48,8 @@ def test_plan_covers_every_positioned_pattern() -> None:
         assert (f"pos:{i}" in bank.PLAN) == bank.positioned(p)
         for scope in bank.SCOPES:
             assert not bank.scanned(p, scope) or bank.positioned(p)
-    assert set(bank.PLAN) >= {"all", "sensitive", "task", "all:presence"}
+    assert set(bank.PLAN) >= {"sensitive", "task", "sensitive:presence"}
+    assert all(name.startswith(("sensitive", "task", "pos:")) for name in bank.PLAN)
 
 
 def test_gated_patterns_wait_for_their_keyword() -> None:
@@ -139,7 +140,9 @@ def test_load_reads_the_cache(
     text = "mail a@example.org"
     restored = bank.Bank.load(tmp_path)
     buffer = _native.Utf8(text)
-    assert restored.scan("all", buffer, text) == loaded.scan("all", buffer, text)
+    assert restored.scan("sensitive", buffer, text) == loaded.scan(
+        "sensitive", buffer, text
+    )
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00garbage"])
@@ -169,7 +172,7 @@ def test_unwritable_cache_dir_still_loads(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def scope_texts(seed: int) -> list[str]:
-    """Random texts, half of them folded to ASCII (the `bank.ASCII` twins)."""
+    """Random texts, half of them folded to ASCII."""
     rng = random.Random(seed)
     texts = [random_text(rng, rng.choice([50, 400, 3000])) for _ in range(60)]
     texts[::2] = [text.encode("ascii", "ignore").decode() for text in texts[::2]]
@@ -207,8 +210,7 @@ def test_scan_and_presence_agree_with_re(loaded: bank.Bank, scope: str) -> None:
 
 # Text put before and after a pattern's own matches: line starts after long
 # and short lines (hyperscan 0.9.1 once missed `^[ \t]{0,16}def` after a line
-# of 16 characters or more), blanks, words, and non-ASCII (the UTF-8
-# databases) or not (their ASCII twins).
+# of 16 characters or more), blanks, words, and non-ASCII or not.
 AROUND_BEFORE = [
     "",
     "x" * 16 + "\n",
@@ -301,14 +303,12 @@ def test_longest_match_is_re_width() -> None:
     assert all(0 < _longest(p.regex) < 400 for p in BANK)
 
 
-def test_position_scan_gives_up_past_the_cap(
-    loaded: bank.Bank, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_position_scan_gives_up_past_the_cap(loaded: bank.Bank) -> None:
     index = next(i for i, p in enumerate(BANK) if p.name == "card_compact")
     text = "4111111111111111 " * 50
     buffer = _native.Utf8(text)
     assert loaded.ends(index, buffer, text)
-    monkeypatch.setattr(bank, "MAX_ENDS", 5)
-    assert loaded.ends(index, buffer, text) is None
-    monkeypatch.setattr(bank, "SCAN_REPORTS", 8)
-    assert loaded.scan("all", buffer, text) == (None, frozenset({index}))
+    assert loaded.scan("sensitive", buffer, text).found is not None
+    small = bank.Bank(loaded._databases, bank.Limits(max_ends=5, scan_reports=8))
+    assert small.ends(index, buffer, text) is None
+    assert small.scan("sensitive", buffer, text) == (None, frozenset({index}))

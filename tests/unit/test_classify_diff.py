@@ -324,17 +324,18 @@ def test_many_tiny_messages(c_classify: Classify) -> None:
     assert_same(ChatRequest(model="auto", messages=messages), c_classify, big=True)
 
 
-def test_fallback_paths(c_classify: Classify, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fallback_paths(c_classify: Any) -> None:
     """Halted scans, per-pattern position scans and plain `finditer`."""
-    from router.classify import bank
+    from router.classify import _compiled, bank
 
-    monkeypatch.setattr(bank, "SCAN_REPORTS", 3)
-    monkeypatch.setattr(bank, "SCAN_PER_REPORT", 10**9)
+    databases = c_classify.bank._databases
+    per_report = (("sensitive", 10**9), ("task", 10**9))
     rng = random.Random(11)
     for cap in (0, 2, 50):
-        monkeypatch.setattr(bank, "MAX_ENDS", cap)
+        limits = bank.Limits(max_ends=cap, scan_reports=3, per_report=per_report)
+        small = _compiled.Compiled(bank.Bank(databases, limits))
         for _ in range(40):
-            assert_same(msgspec.convert(random_chat(rng), ChatRequest), c_classify)
+            assert_same(msgspec.convert(random_chat(rng), ChatRequest), small)
 
 
 @pytest.mark.vectors
