@@ -342,7 +342,14 @@ def child(variant: str, quick: bool) -> None:
     bodies = cases(quick, with_floods=variant == "compiled")
     for body in bodies.values():  # warm up: caches, scratch, branch history
         fn(body)
-    out = {name: per_call(fn, body, budget) for name, body in bodies.items()}
+    out: dict[str, dict[str, Any]] = {}
+    for k, (name, body) in enumerate(bodies.items()):
+        out[name] = per_call(fn, body, budget)
+        if name.startswith(FLOOD_PREFIX) and k % 16 == 0:
+            # The floods' floor, timed again as they go: the best of all.
+            again = per_call(fn, bodies["1 MB"], budget)
+            if again["min_us"] < out["1 MB"]["min_us"]:
+                out["1 MB"] = again
     sys.stdout.write(msgspec.json.encode(out).decode() + "\n")
 
 

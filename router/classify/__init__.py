@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
 
 from router.classify import _reference
+from router.classify.assemble import DEFAULT_CONFIG, DEFAULT_UNREADABLE
 from router.classify.kernels import PY_KERNELS, Kernels
 from router.classify.types import Classification, ClassifierConfig, Unreadable
 from router.wire import ChatRequest, ResponsesRequest, decode_request
@@ -162,9 +163,9 @@ def classify(
     request: ChatRequest | ResponsesRequest,
     *,
     body: bytes | None = None,
-    config: ClassifierConfig = _reference.DEFAULT_CONFIG,
+    config: ClassifierConfig = DEFAULT_CONFIG,
     sensitivity_hint: str | None = None,
-    unreadable: Unreadable = _reference.DEFAULT_UNREADABLE,
+    unreadable: Unreadable = DEFAULT_UNREADABLE,
 ) -> Classification:
     """Classify a decoded request with the selected implementation. `body`
     is the raw body it was decoded from: sensitivity reads every field of
@@ -182,9 +183,9 @@ def classify(
 def classify_json(
     body: bytes,
     *,
-    config: ClassifierConfig = _reference.DEFAULT_CONFIG,
+    config: ClassifierConfig = DEFAULT_CONFIG,
     sensitivity_hint: str | None = None,
-    unreadable: Unreadable = _reference.DEFAULT_UNREADABLE,
+    unreadable: Unreadable = DEFAULT_UNREADABLE,
 ) -> Classification:
     """Decode a chat or responses body (`router.wire.decode_request`, which
     raises msgspec's errors on bad input), then classify it."""
@@ -201,9 +202,9 @@ async def classify_async(
     request: ChatRequest | ResponsesRequest,
     *,
     body: bytes | None = None,
-    config: ClassifierConfig = _reference.DEFAULT_CONFIG,
+    config: ClassifierConfig = DEFAULT_CONFIG,
     sensitivity_hint: str | None = None,
-    unreadable: Unreadable = _reference.DEFAULT_UNREADABLE,
+    unreadable: Unreadable = DEFAULT_UNREADABLE,
     off_loop_bytes: int = OFF_LOOP_BYTES,
 ) -> Classification:
     """`classify`, run in the running loop's default executor when `body` is

@@ -21,7 +21,9 @@ The per-request work moves out of Python; what decides stays shared:
 3. The rest take their matches from `re`, as the reference's `scan` does,
    but searched only where hyperscan says a match ends (`located.Matches`):
    the spans, checks and `near` windows are the reference's.
-4. `_reference.assemble` turns the counts into the `Classification`.
+4. `assemble.assemble` turns the counts into the `Classification`; the
+   stages are a `scanner.Scanner` (`CompiledScanner`), run by the same
+   `scanner.classify_with` as the reference's.
 """
 
 from __future__ import annotations
@@ -34,22 +36,13 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from router.classify import _native
-from router.classify._reference import (
-    DEFAULT_CONFIG,
-    DEFAULT_UNREADABLE,
-    TASK_GROUPS,
-    Budget,
-    Gathered,
-    Scanned,
-    _near,
-    assemble,
-)
-from router.classify.bank import GATED, SCOPES, Bank, scanned, trigger
-from router.classify.body import request_body
+from router.classify._reference import _near
+from router.classify.assemble import DEFAULT_CONFIG, DEFAULT_UNREADABLE, Gathered
+from router.classify.bank import GATED, SCOPES, Bank, keyword_gated, scanned, trigger
 from router.classify.checks import CHECKS
 from router.classify.ids import ID_CHECKS
 from router.classify.kernels import Kernels
-from router.classify.located import Matches
+from router.classify.located import Matches, alphabet, near_spans
 from router.classify.patterns import (
     BANK,
     RE_FLAGS,
@@ -57,6 +50,13 @@ from router.classify.patterns import (
     Pattern,
     is_capped,
     needs_positions,
+)
+from router.classify.scanner import (
+    TASK_GROUPS,
+    Budget,
+    Scanned,
+    Scope,
+    classify_with,
 )
 from router.classify.types import Classification, ClassifierConfig, Unreadable
 from router.wire import ChatRequest, ResponsesRequest
@@ -68,6 +68,8 @@ SPAN_CHECKS: Final = (
 )  # fmt: skip
 
 SpanCheck = Callable[[str, int, int], bool]
+# How far back `located.near_spans` looks for a position no match spans.
+REACH: Final = 64
 
 
 class NativeKernels(NamedTuple):
@@ -82,8 +84,9 @@ KERNELS: Final[Kernels] = NativeKernels(_native.estimate_tokens, _native.luhn_ok
 
 class Plan(NamedTuple):
     """How to count one pattern of the bank (BANK[at]): its compiled regex,
-    longest match, check, the BANK index of its `near` context (-1) and
-    whether the candidate caps bound it."""
+    longest match, check, the BANK index of its `near` context (-1),
+    whether the candidate caps bound it and, for a sensitive `near` one, the
+    alphabet of its matches (`located.near_spans`; None: unbounded)."""
 
     at: int
     pattern: Pattern
@@ -92,6 +95,7 @@ class Plan(NamedTuple):
     check: SpanCheck | None
     context: int
     capped: bool
+    chars: frozenset[str] | None
 
 
 def _span_check(kind: int) -> SpanCheck:
@@ -132,6 +136,7 @@ def _plans(groups: frozenset[str]) -> tuple[Plan, ...]:
             _check(p.validator),
             index[p.near] if p.near is not None else -1,
             is_capped(p),
+            alphabet(p.regex, RE_FLAGS) if keyword_gated(p) else None,
         )
         for i, p in enumerate(BANK)
         if p.group in groups or p.group == "context"
@@ -155,6 +160,10 @@ SENSITIVE_ORDER: Final = {
 }
 TASK_ORDER: Final = {
     p.at: k for k, p in enumerate(_ALL_PLANS) if p.pattern.group in TASK_GROUPS
+}
+ORDERS: Final[dict[Scope, dict[int, int]]] = {
+    "sensitive": SENSITIVE_ORDER,
+    "task": TASK_ORDER,
 }
 
 
@@ -214,10 +223,17 @@ class _Scope:
         if plan.context >= 0 and plan.context not in self.present:
             return 0
         near = self.ends(plan.context) if plan.context >= 0 else None
-        matches = Matches(plan.rx, self.text, self.ends(plan.at), plan.width)
+        spans: Iterable[tuple[int, int]] | None = None
+        if plan.chars is not None and near is not None:
+            spans = near_spans(
+                plan.rx, self.text, near, p.window, plan.width, plan.chars, REACH
+            )
+        if spans is None:
+            matches = Matches(plan.rx, self.text, self.ends(plan.at), plan.width)
+            spans = matches.spans(near, p.window)
         capped = is_capped(p)
         count = checked = 0
-        for start, end in matches.spans(near, p.window):
+        for start, end in spans:
             if plan.context >= 0 and not self.near(plan, start):
                 continue
             if capped:
@@ -257,30 +273,23 @@ def _counts(scope: _Scope, order: dict[int, int]) -> Scanned:
     return Scanned(counts, tuple(budget.limits))
 
 
-def classify_with(
-    bank: Bank,
-    request: ChatRequest | ResponsesRequest,
-    *,
-    body: bytes | None = None,
-    config: ClassifierConfig = DEFAULT_CONFIG,
-    sensitivity_hint: str | None = None,
-    unreadable: Unreadable = DEFAULT_UNREADABLE,
-) -> Classification:
-    """Classify one decoded request and its body with the given bank."""
-    got = Gathered._make(_native.gather(request, isinstance(request, ChatRequest)))
-    text, unread = _native.read_body(request_body(request, body))
-    sensitive = _Scope(bank, "sensitive", _native.normalize(text))
-    task = _Scope(bank, "task", got.task)
-    return assemble(
-        request,
-        got,
-        unread,
-        _counts(sensitive, SENSITIVE_ORDER),
-        _counts(task, TASK_ORDER),
-        config=config,
-        sensitivity_hint=sensitivity_hint,
-        unreadable=unreadable,
-    )
+class CompiledScanner:
+    """The compiled stages as a `scanner.Scanner`: the C twins and the bank."""
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+
+    def gather(self, request: ChatRequest | ResponsesRequest, /) -> Gathered:
+        return Gathered._make(_native.gather(request, isinstance(request, ChatRequest)))
+
+    def read_body(self, body: bytes, /) -> tuple[str, int]:
+        return _native.read_body(body)
+
+    def normalize(self, text: str, /) -> str:
+        return _native.normalize(text)
+
+    def scan(self, text: str, scope: Scope, /) -> Scanned:
+        return _counts(_Scope(self.bank, scope, text), ORDERS[scope])
 
 
 class Compiled:
@@ -289,6 +298,7 @@ class Compiled:
 
     def __init__(self, bank: Bank) -> None:
         self.bank = bank
+        self.scanner = CompiledScanner(bank)
 
     def __call__(
         self,
@@ -300,7 +310,7 @@ class Compiled:
         unreadable: Unreadable = DEFAULT_UNREADABLE,
     ) -> Classification:
         return classify_with(
-            self.bank,
+            self.scanner,
             request,
             body=body,
             config=config,

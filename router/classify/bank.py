@@ -138,8 +138,9 @@ ON_DEMAND: Final = frozenset(
 
 
 # Those `near` patterns are not in the scope databases at all: they are
-# digit-led (left in, they cost 6-9% of a scan at 32 KB and up) and count 0
-# unless their keyword is present. Neither are the patterns with a `gate`:
+# digit-led (costly in every scan, bench/README.md) and count 0 unless their
+# keyword is present; `located.near_spans` mostly finds them with `re` next
+# to the keyword alone. Neither are the patterns with a `gate`:
 # the databases hold the gate (single-match, under the id `gate_id`) and
 # the pattern is looked for only when the gate is present.
 GATED: Final = frozenset(p.name for p in BANK if keyword_gated(p) or p.gate is not None)

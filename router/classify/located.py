@@ -24,13 +24,18 @@ overlap: each cluster is searched on its own, from its first offset less
 A match that starts before the cluster's last offset is the next `finditer`
 match; none means the cluster holds no more. Without offsets (too many to
 collect), plain `finditer`.
+
+`near_spans` finds the matches of a `near` pattern next to its context
+without any ends, where the pattern's alphabet allows (see there).
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from typing import Any
 
 from router.classify._native import cluster_firsts, next_near
 
@@ -158,3 +163,90 @@ class Matches:
                 return None
             c -= 1
         return None
+
+
+def alphabet(regex: str, flags: int) -> frozenset[str] | None:
+    """Every character a match of `regex` can hold, from `re`'s parse tree;
+    None when that is unbounded (a negated class, `.`, a category other
+    than digits). Look-around and anchors hold no character."""
+    parser: Any = importlib.import_module("re._parser")
+    c: Any = importlib.import_module("re._constants")
+    chars: set[str] = set()
+
+    def add(char: str, fold: bool) -> None:
+        chars.update((char, char.lower(), char.upper()) if fold else (char,))
+
+    def walk(tree: Any, fold: bool) -> None:
+        for op, av in tree:
+            if op is c.LITERAL:
+                add(chr(av), fold)
+            elif op is c.IN:
+                for item, arg in av:
+                    if item is c.LITERAL:
+                        add(chr(arg), fold)
+                    elif item is c.RANGE:
+                        for code in range(arg[0], arg[1] + 1):
+                            add(chr(code), fold)
+                    elif item is c.CATEGORY and arg is c.CATEGORY_DIGIT:
+                        chars.update("0123456789")
+                    else:
+                        raise LookupError(item)
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+                walk(av[2], fold)
+            elif op is c.SUBPATTERN:
+                walk(av[3], fold or bool(av[1] & re.IGNORECASE))
+            elif op is c.BRANCH:
+                for branch in av[1]:
+                    walk(branch, fold)
+            elif op is not c.AT:
+                raise LookupError(op)
+
+    try:
+        walk(parser.parse(regex, flags), bool(flags & re.IGNORECASE))
+    except LookupError:
+        return None
+    return frozenset(chars)
+
+
+def near_spans(
+    rx: re.Pattern[str],
+    text: str,
+    context_ends: list[int],
+    window: int,
+    width: int,
+    chars: frozenset[str],
+    reach: int,
+) -> list[tuple[int, int]] | None:
+    """The `finditer` spans of `rx` that start at most `window` after one of
+    `context_ends` (ascending), found by `re` near those ends alone; None
+    when that cannot be done exactly within `reach` (then ask hyperscan).
+
+    Why this is exact: no match of `rx` holds a character outside `chars`
+    (its `alphabet`), so none spans a position just after such a character;
+    `finditer` from there yields the matches `finditer` from the start
+    yields after it (`re` sees the whole text for look-behind and `\\b`).
+    Each region a match may start in is searched from the nearest such
+    position before it, looked for at most `reach` characters back, up to
+    what a match starting in it can read (its longest, `width`, and one
+    character of look-around)."""
+    regions: list[list[int]] = []
+    for end in context_ends:
+        if regions and end <= regions[-1][1]:
+            regions[-1][1] = end + window
+        else:
+            regions.append([end, end + window])
+    spans: list[tuple[int, int]] = []
+    for first, last in regions:
+        sync, floor = first, max(0, first - reach)
+        while sync > floor and text[sync - 1] in chars:
+            sync -= 1
+        if sync > 0 and text[sync - 1] in chars:
+            return None
+        seen = spans[-1][0] if spans else -1
+        for m in rx.finditer(text, sync, last + width + 1):
+            start = m.start()
+            if start > last:
+                break
+            if start >= first and start > seen:
+                spans.append(m.span())
+    return spans

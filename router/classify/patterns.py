@@ -27,8 +27,7 @@ pattern contains (tests/unit/test_classify_bank.py checks it on every match
 it sees). The hyperscan databases look for the gate instead of the pattern,
 which is looked for on its own only when the gate is present. That pays
 only when the gate is rare in real text: a pattern scanned on its own for
-every end costs more than inside the shared database (gating `email` on
-`@` made 32 KB bodies with addresses 15% slower, so it has none).
+every end costs more than inside the shared database (bench/README.md).
 
 `marker` is for the compiled scan only too: a part of `regex` that every
 match holds (regex is some prefix, the marker and some suffix, a
@@ -100,7 +99,7 @@ def needs_positions(pattern: Pattern) -> bool:
 
 
 def is_capped(pattern: Pattern) -> bool:
-    """Whether the candidate caps bound the pattern (`_reference.CHECK_CAP`,
+    """Whether the candidate caps bound the pattern (`scanner.CHECK_CAP`,
     `REQUEST_CAP`): a validated or `near` one of the sensitive groups,
     unless a C counter counts it."""
     return (

@@ -10,6 +10,7 @@ import importlib
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +23,7 @@ import re
 
 from router.classify import _native, bank
 from router.classify._compiled import _ALL_PLANS, _longest
-from router.classify.located import Matches
+from router.classify.located import Matches, near_spans
 from router.classify.patterns import BANK, BY_NAME, RE_FLAGS
 from tests.unit.test_classify_diff import random_text
 
@@ -287,6 +288,51 @@ def test_matches_are_finditer(loaded: bank.Bank) -> None:
                 before = [e for _, e in want if e <= at]
                 expected = before[-1] if before and at - before[-1] <= 40 else None
                 assert matches.last_end(at, 40) == expected
+
+
+NEAR_PLANS = [p for p in _ALL_PLANS if p.chars is not None]
+
+
+@pytest.mark.parametrize("plan", NEAR_PLANS, ids=lambda p: p.pattern.name)
+def test_near_spans_are_the_finditer_spans_near_the_context(plan: Any) -> None:
+    """`near_spans`, from `re` around the context's ends alone, is every
+    `finditer` span that starts at most `window` after one of them (or
+    None, when no position free of the pattern's alphabet is in reach)."""
+    p = plan.pattern
+    context = re.compile(BY_NAME[p.near].regex, RE_FLAGS)
+    keyword = _sample_of(context)
+    pieces = [keyword, " ", "-", ".", "(", ")", "\n", "x", "A", "1", "7", "0", "12 ",
+              "4111 1111 1111 1111", "123456789", "AB", "; "]  # fmt: skip
+
+    @settings(max_examples=150, deadline=None, derandomize=True)
+    @given(st.lists(st.sampled_from(pieces), max_size=40))
+    def check(parts: list[str]) -> None:
+        text = "".join(parts)
+        ends = [m.end() for m in context.finditer(text)]
+        got = near_spans(plan.rx, text, ends, p.window, plan.width, plan.chars, 64)
+        if got is None:
+            return
+        regions = [(e, e + p.window) for e in ends]
+        want = [
+            m.span()
+            for m in plan.rx.finditer(text)
+            if any(a <= m.start() <= b for a, b in regions)
+        ]
+        assert got == want, text
+
+    check()
+
+
+def _sample_of(rx: re.Pattern[str]) -> str:
+    """A short match of a keyword regex (its first branch, as written)."""
+    for word in ("sin", "dea", "aadhaar", "cpr", "call", "member id", "mrn", "ssn",
+                 "itin", "passport", "nhs", "bsn", "pesel", "routing", "npi",
+                 "account number", "sort code", "driver's license", "private key",
+                 "patient Smith", "my brother", "medicare", "tfn", "cpf", "cnpj",
+                 "rrn", "steuer-id", "personnummer", "rijksregisternummer"):  # fmt: skip
+        if rx.fullmatch(word):
+            return word
+    raise AssertionError(rx.pattern)
 
 
 def test_matches_without_ends_is_plain_finditer() -> None:

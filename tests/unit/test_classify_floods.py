@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.classify import REFERENCE, Classify, _reference
+from router.classify import REFERENCE, Classify, scanner
 from router.classify.patterns import BY_NAME, is_capped
 from router.wire import ChatMessage, ChatRequest
 from tests.conftest import compiled
@@ -38,7 +38,7 @@ def test_the_caps_bound_sensitive_validated_patterns_only() -> None:
     assert not is_capped(BY_NAME["code_noun"])  # a task pattern
     assert not is_capped(BY_NAME["private_key"])  # presence only
     assert not is_capped(BY_NAME["card_grouped"])  # counted in C
-    assert _reference.CHECK_CAP < _reference.REQUEST_CAP
+    assert scanner.CHECK_CAP < scanner.REQUEST_CAP
 
 
 def test_patterns_counted_in_c_are_not_capped() -> None:
@@ -56,7 +56,7 @@ def test_below_the_cap_the_checks_decide(classifier: Classify, fragment: str) ->
 
 @pytest.mark.parametrize("fragment", FLOODS)
 def test_a_flood_fails_closed_on_both_paths(fragment: str) -> None:
-    text = fragment * (2 * _reference.CHECK_CAP + 10)
+    text = fragment * (2 * scanner.CHECK_CAP + 10)
     want = REFERENCE.classify(request(text))
     assert want.sensitivity == "high"
     assert limits(want.signals)
@@ -68,7 +68,7 @@ def test_a_flood_fails_closed_on_both_paths(fragment: str) -> None:
 
 
 def test_a_flood_of_a_medium_pattern_is_high() -> None:
-    text = "a.b@example..com " * (2 * _reference.CHECK_CAP)
+    text = "a.b@example..com " * (2 * scanner.CHECK_CAP)
     want = REFERENCE.classify(request(text))
     assert want.sensitivity == "high"
     assert "limit:email" in want.signals
@@ -78,8 +78,8 @@ def test_a_flood_of_a_medium_pattern_is_high() -> None:
 
 
 def test_the_request_cap_bounds_candidates_of_all_patterns() -> None:
-    each = _reference.CHECK_CAP - 6
-    assert each * len(MIXED) > _reference.REQUEST_CAP
+    each = scanner.CHECK_CAP - 6
+    assert each * len(MIXED) > scanner.REQUEST_CAP
     text = "".join(fragment * each for fragment in MIXED)
     want = REFERENCE.classify(request(text))
     assert want.sensitivity == "high"
