@@ -408,7 +408,7 @@ _ACCOUNT_WORDS = (
 )
 _BANK_DETAILS = (
     Pattern(250, "bank_account", r"\b[0-9]{2}[0-9 -]{4,15}[0-9]\b", "high",
-            "medical_id", "pii:bank_account", near="account_keyword", window=24),
+            "account", "pii:bank_account", near="account_keyword", window=24),
     Pattern(251, "uk_sort_code_account",
             r"\b[0-9]{2}-[0-9]{2}-[0-9]{2}[ \t,;/]{1,3}(?:(?i:account|acc|a/c)"
             r"(?i:[ \t]{1,2}(?:number|no\.?))?[ \t:#]{1,3})?[0-9]{8}\b", "high", None,
