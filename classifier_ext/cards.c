@@ -266,6 +266,7 @@ llr_count_card_groups(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t starts[5], lens[5], groups = 0;
     long long count = 0;
     Py_ssize_t pos = 0;
+    PyThreadState *released = t.len >= LLR_NOGIL_AT ? PyEval_SaveThread() : NULL;
     while (pos < t.len && count < limit) {
         Py_ssize_t end = IS_DIGIT(AT(&t, pos))
                              ? card_group_at(&t, pos, starts, lens, &groups)
@@ -276,6 +277,9 @@ llr_count_card_groups(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         count += !checked || card_runs_ok(&t, starts, lens, groups);
         pos = end;
+    }
+    if (released != NULL) {
+        PyEval_RestoreThread(released);
     }
     return PyLong_FromLongLong(count);
 }

@@ -85,8 +85,9 @@ KERNELS: Final[Kernels] = NativeKernels(_native.estimate_tokens, _native.luhn_ok
 class Plan(NamedTuple):
     """How to count one pattern of the bank (BANK[at]): its compiled regex,
     longest match, check, the BANK index of its `near` context (-1),
-    whether the candidate caps bound it and, for a sensitive `near` one, the
-    alphabet of its matches (`located.near_spans`; None: unbounded)."""
+    whether the candidate caps bound it, for a sensitive `near` one the
+    alphabet of its matches (`located.near_spans`; None: unbounded), and
+    whether counting it looks at its matches (`needs_positions`)."""
 
     at: int
     pattern: Pattern
@@ -96,6 +97,7 @@ class Plan(NamedTuple):
     context: int
     capped: bool
     chars: frozenset[str] | None
+    positions: bool
 
 
 def _span_check(kind: int) -> SpanCheck:
@@ -137,6 +139,7 @@ def _plans(groups: frozenset[str]) -> tuple[Plan, ...]:
             index[p.near] if p.near is not None else -1,
             is_capped(p),
             alphabet(p.regex, RE_FLAGS) if keyword_gated(p) else None,
+            needs_positions(p),
         )
         for i, p in enumerate(BANK)
         if p.group in groups or p.group == "context"
@@ -218,7 +221,7 @@ class _Scope:
             return _native.count_lines(self.text, p.shape, limit)
         if p.counting == "card_groups":
             return _native.count_card_groups(self.text, p.min_count, True)
-        if not needs_positions(p):
+        if not plan.positions:
             return 1
         if plan.context >= 0 and plan.context not in self.present:
             return 0
@@ -231,7 +234,7 @@ class _Scope:
         if spans is None:
             matches = Matches(plan.rx, self.text, self.ends(plan.at), plan.width)
             spans = matches.spans(near, p.window)
-        capped = is_capped(p)
+        capped = plan.capped
         count = checked = 0
         for start, end in spans:
             if plan.context >= 0 and not self.near(plan, start):
