@@ -121,20 +121,15 @@ def positioned(pattern: Pattern) -> bool:
 
 
 # The sensitive scope's `near` patterns wait on rare keywords (SSN, MRN,
-# member ID, a patient's name) and match most numbers: the scan database only
-# says whether a keyword is present, and the ends of the keyword and of its
-# pattern are scanned for when it is.
+# member ID, a patient's name) and match most numbers: the scan database
+# reports every end of the keyword (rare in real text, so few calls), and the
+# pattern is looked for when a keyword is present.
 def keyword_gated(pattern: Pattern) -> bool:
     """A `near` pattern of the sensitive scope."""
     return pattern.near is not None and pattern.group in SCOPES["sensitive"]
 
 
-ON_DEMAND: Final = frozenset(
-    name
-    for p in BANK
-    if keyword_gated(p) and p.near is not None
-    for name in (p.name, p.near)
-)
+ON_DEMAND: Final = frozenset(p.name for p in BANK if keyword_gated(p))
 
 
 # Those `near` patterns are not in the scope databases at all: they are

@@ -353,14 +353,17 @@ def _keyed(
 ) -> tuple[Pattern, Pattern, Pattern]:
     """A number that counts only next to its keyword, either side of it: the
     keyword context (`at + 300`), the number after it (`near`) and the number
-    before it (one regex). The check is the id kind `name`."""
+    before it (one regex, looked for by its keyword: a digit-led automaton
+    would be live all through a run of digits). The check is the id kind
+    `name`."""
     keyword = f"(?i:{keywords})"
     return (
         Pattern(at + 300, f"{name}_keyword", rf"\b{keyword}", "context"),
         Pattern(at, name, number, "high", name, signal, near=f"{name}_keyword",
                 window=window),
         Pattern(at + 1, f"{name}_before_keyword",
-                number + _BEFORE_KEYWORD + keyword + r"\b", "high", name, signal),
+                number + _BEFORE_KEYWORD + keyword + r"\b", "high", name, signal,
+                marker=keyword),
     )  # fmt: skip
 
 
@@ -460,7 +463,7 @@ _LICENCE_WORDS = (
 _DOCUMENTS = (
     Pattern(280, "passport_before_keyword",
             r"\b[A-Z]{0,2}[0-9]{6,9}\b" + _BEFORE_KEYWORD + r"(?i:passport)s?\b",
-            "high", None, "pii:passport"),
+            "high", None, "pii:passport", marker="(?i:passport)"),
     Pattern(281, "driver_licence", r"\b[A-Za-z]{0,5}[0-9][A-Za-z0-9-]{4,16}\b",
             "high", "medical_id", "pii:driver_licence", near="licence_keyword",
             window=32),
@@ -529,8 +532,9 @@ _PII_MEDIUM = (
     Pattern(403, "ipv4", r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
             "medium", "ipv4", "pii:ip_address"),
     Pattern(404, "ipv6",
-            r"(?:^|[^0-9A-Za-z_:.])(?:[0-9A-Fa-f]{1,4})?:[0-9A-Fa-f:.]{1,44}",
-            "medium", "ipv6", "pii:ip_address", gate=r":[0-9A-Fa-f:.]"),
+            r"(?:^|[^0-9A-Za-z_:.])(?:[0-9A-Fa-f]{1,4})?:[0-9A-Fa-f.]{0,4}:"
+            r"[0-9A-Fa-f:.]{0,40}", "medium", "ipv6", "pii:ip_address",
+            gate=r":[0-9A-Fa-f.]{0,4}:"),
     Pattern(405, "street_address",
             r"\b[0-9]{1,6}[A-Za-z]?[ \t]{1,2}(?:[NSEW]\.?[ \t]{1,2})?"
             r"(?:(?:[A-Z][a-z]{1,20}|[0-9]{1,3}(?:st|nd|rd|th))[ \t]{1,2}){1,4}"

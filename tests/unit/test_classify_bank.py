@@ -71,7 +71,7 @@ def gate_texts() -> list[str]:
     from tests.unit.test_classify_diff import FRAGMENTS
 
     rng = random.Random(11)
-    joined = ["".join(rng.choice(FRAGMENTS) for _ in range(8)) for _ in range(1000)]
+    joined = ["".join(rng.choice(FRAGMENTS) for _ in range(8)) for _ in range(2000)]
     return [*scope_texts(5), *FRAGMENTS, *joined]
 
 

@@ -36,6 +36,14 @@ HINTS = (None, "medium", "HIGH ", "bogus")
 # Pieces that make patterns fire, nearly fire, or sit at a cluster's edge.
 FRAGMENTS = [
     "SSN 078-05-1123", "ssn: 078051123", "ITIN 912-70-1234", "passport X1234567",
+    " 943 476 5919 is my NHS number", " 123456782 (BSN) ", " X1234567 passport ",
+    " D1234-567 is my driver's license", " 021000021 is the routing number",
+    " 046 454 286 is my SIN ", " AB1234563 DEA ", " 44051401359 PESEL ",
+    " 1234567893 npi ", " 12345678901 is my CPF", " 2222 4444 6666 aadhaar ",
+    "port it using rust ", "in java please", " 12345678901 steuer-id ",
+    " 85073003328 rijksregisternummer ", " 19811218-9876 personnummer ",
+    " 070761-4285 CPR ", " 123 456 782 tfn ", " 2123 45670 1 medicare ",
+    " 11222333000181 CNPJ ", " 8001011234568 RRN ", " 98765432100 (CPF) ",
     "4111 1111 1111 1111", "4111-1111-1111-1112", "5555555555554444", "1234-" * 6,
     "GB82 WEST 1234 5698 7654 32", "DE89370400440532013000", "MRN 12345678",
     "member id AB12345", "Patient: John diagnosed with E11.9", "Mr. Smith dx",
