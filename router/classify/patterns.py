@@ -470,7 +470,7 @@ _DOCUMENTS = (
     Pattern(282, "driver_licence_before_keyword",
             r"\b[A-Za-z]{0,5}[0-9][A-Za-z0-9-]{4,16}\b" + _BEFORE_KEYWORD
             + f"(?i:{_LICENCE_WORDS})" + r"\b", "high", "medical_id",
-            "pii:driver_licence"),
+            "pii:driver_licence", gate=f"(?i:{_LICENCE_WORDS})"),
     Pattern(580, "licence_keyword", f"\\b(?i:{_LICENCE_WORDS})\\b", "context"),
 )  # fmt: skip
 
