@@ -13,7 +13,7 @@ splits the bank (less the tool-name patterns) into:
 and times one presence database (single-match, the classifier's flags) per
 part and for the whole, the classifier's own scan database (which reports
 every end of the patterns it locates) and the task scope's scan and presence
-databases and their ASCII twins, over the gathered text of the 32 KB and
+databases, over the gathered text of the 32 KB and
 256 KB conversations of bench_classify.py, plus what this machine does per
 byte in the simplest C loop (`bytes.count` of one byte value, a compare and
 add per byte). Best of many short runs; appends one JSON line to
@@ -23,10 +23,6 @@ The floor, per body: decoding it and scanning both scopes' texts with the
 databases the classifier picks, with no match handler (no Python call per
 match), the faster of each scope's scan and presence database: what
 `classify_json` cannot go below with this bank on this machine.
-
-It also times, for a body whose two scopes read the same text, one scan of
-the "all" database (what the classifier does) against the two scope
-databases, over prefixes of the 256 KB text.
 
 Run: python bench/bench_bank.py [--no-record]
 """
@@ -133,46 +129,13 @@ def best(fn: Any, number: int) -> float:
     return min(timeit.repeat(fn, number=number, repeat=30)) / number
 
 
-# Prefix lengths (characters) of one gathered text scanned both ways.
-ONE_TEXT = (500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000)
-
-
-def one_text(text: str) -> dict[int, dict[str, float]]:
-    """A body whose two scopes read the same text: the "all" database once
-    against the "sensitive" and "task" databases one after the other, as
-    `Bank.scan` (ends collected) runs them, per prefix length, in us; the
-    two ways alternate so that both see the same machine."""
-    from router.classify import _native
-    from router.classify.bank import Bank
-
-    bank = Bank.load()
-    out: dict[int, dict[str, float]] = {}
-    for n in ONE_TEXT:
-        prefix = text[:n]
-        buf = _native.Utf8(prefix)
-        ways = {"all": ("all",), "sensitive+task": ("sensitive", "task")}
-        best_us = dict.fromkeys(ways, float("inf"))
-        number = max(3, 100_000 // n)
-        for _ in range(15):
-            for way, scopes in ways.items():
-
-                def scan(scopes: tuple[str, ...] = scopes) -> None:
-                    for scope in scopes:
-                        bank.scan(scope, buf, prefix)  # noqa: B023 - called before the loop moves on
-
-                seconds = min(timeit.repeat(scan, number=number, repeat=1))
-                best_us[way] = min(best_us[way], seconds / number * 1e6)
-        out[n] = best_us
-    return out
-
-
 def floor() -> dict[str, dict[str, float]]:
     """The floor per body, in us (see the module docstring); gathering,
     the Python calls per match, counting and checking come on top."""
     import hyperscan
 
     from router.classify import _native
-    from router.classify.bank import PLAN, compile_database, variant
+    from router.classify.bank import PLAN, compile_database
     from router.wire import decode_request
 
     out: dict[str, dict[str, float]] = {}
@@ -185,7 +148,7 @@ def floor() -> dict[str, dict[str, float]]:
             buf = _native.Utf8(text)
             times = []
             for name in (scope, f"{scope}:presence"):
-                db = compile_database(*PLAN[variant(name, text)])
+                db = compile_database(*PLAN[name])
                 scratch = hyperscan.Scratch(db)
                 times.append(
                     best(
@@ -205,7 +168,7 @@ def run() -> dict[str, Any]:
     import hyperscan
 
     from router.classify import _native
-    from router.classify.bank import _PRESENCE_FLAGS, ASCII, PLAN, compile_database
+    from router.classify.bank import _PRESENCE_FLAGS, PLAN, compile_database
     from router.classify.patterns import BANK
 
     result: dict[str, Any] = {"parts": {}, "ns_per_byte": {}}
@@ -214,17 +177,13 @@ def run() -> dict[str, Any]:
         name: (tuple(ids), (_PRESENCE_FLAGS,) * len(ids))
         for name, ids in parts().items()
     }
-    # The database the compiled classifier scans first for a one-scope body:
-    # every end of the patterns it must locate, the others single-match.
-    databases["scan database"] = PLAN["all"]
+    # The database the compiled classifier scans first for the sensitive
+    # text: every end of the patterns it must locate, the others single-match.
+    databases["scan database"] = PLAN["sensitive"]
     # The task scope's two: the scan database reports every end of the
-    # keywords other patterns count next to; the presence one does not. And
-    # their twins without HS_FLAG_UTF8, which the classifier scans ASCII
-    # texts with.
+    # keywords other patterns count next to; the presence one does not.
     databases["task scan"] = PLAN["task"]
     databases["task presence"] = PLAN["task:presence"]
-    databases["task scan ascii"] = PLAN["task" + ASCII]
-    databases["task pres. ascii"] = PLAN["task:presence" + ASCII]
     for name, (ids, flags) in databases.items():
         result["parts"][name] = [
             BANK[i].name if i < len(BANK) else f"gate of {BANK[i - len(BANK)].name}"
@@ -241,7 +200,6 @@ def run() -> dict[str, Any]:
                 5,
             )
             result["ns_per_byte"].setdefault(name, {})[size] = seconds * 1e9 / len(buf)
-    result["one_text_us"] = one_text(bodies["256 KB"])
     result["floor_us"] = floor()
     for size, text in bodies.items():
         raw = text.encode()
@@ -265,9 +223,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<16} {count!s:>8} {cells}")
     print("(nanoseconds per byte of the gathered text, best of 30 runs)")
     print("digit-led: " + ", ".join(result["parts"]["digit-led"]))
-    print("\none text, both scopes (us):   chars       all  sensitive+task")
-    for n, row in result["one_text_us"].items():
-        print(f"{'':31}{n:>6} {row['all']:>9.1f} {row['sensitive+task']:>15.1f}")
     print("\nfloor (us): decode + bare scans of the two scopes, no match handler")
     for size, row in result["floor_us"].items():
         cells = ", ".join(f"{k} {v:.0f}" for k, v in row.items())

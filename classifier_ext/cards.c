@@ -24,11 +24,11 @@ static const CardRange card_ranges[] = {
     {34, 34, L(15)},               {37, 37, L(15)},       {300, 305, L14_19},
     {309, 309, L14_19},            {36, 36, L14_19},      {38, 39, L14_19},
     {6011, 6011, L16_19},          {644, 649, L16_19},    {65, 65, L16_19},
-    {3528, 3589, L16_19},          {62, 62, L16_19},      {2200, 2204, L16_19},
+    {35, 35, L16_19},              {62, 62, L16_19},      {2200, 2204, L16_19},
     {50, 50, L12_19},              {56, 58, L12_19},      {60, 60, L12_19},
-    {63, 63, L12_19},              {67, 67, L12_19},      {1, 1, L(15)},
-    {1800, 1800, L(15)},           {2131, 2131, L(15)},   {81, 82, L16_19},
-    {9792, 9792, L(16)},
+    {63, 63, L12_19},              {67, 67, L12_19},      {1800, 1800, L(15)},
+    {2131, 2131, L(15)},           {81, 82, L16_19},      {9792, 9792, L(16)},
+    {1, 1, L(15)},
 };
 
 /* The card lengths issued to numbers that start with the four digits h:
@@ -60,6 +60,17 @@ head4(const Py_UCS4 *d)
                  (d[3] - '0'));
 }
 
+/* validators.nir_shaped over 15 digits: 1, a year, a month 01-12, not 1800. */
+static int
+nir_shaped(const Py_UCS4 *d, Py_ssize_t n)
+{
+    if (n != 15 || d[0] != '1' || head4(d) == 1800) {
+        return 0;
+    }
+    int month = (int)(d[3] - '0') * 10 + (int)(d[4] - '0');
+    return month >= 1 && month <= 12;
+}
+
 /* validators.card_number_ok over `n` code points. */
 static int
 card_number_ok(const Py_UCS4 *d, Py_ssize_t n)
@@ -71,6 +82,9 @@ card_number_ok(const Py_UCS4 *d, Py_ssize_t n)
         if (!IS_DIGIT(d[i])) {
             return 0;
         }
+    }
+    if (nir_shaped(d, n)) {
+        return 0;
     }
     return (card_lengths[head4(d)] & L(n)) && llr_luhn(d, n);
 }
@@ -252,6 +266,7 @@ llr_count_card_groups(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t starts[5], lens[5], groups = 0;
     long long count = 0;
     Py_ssize_t pos = 0;
+    PyThreadState *released = t.len >= LLR_NOGIL_AT ? PyEval_SaveThread() : NULL;
     while (pos < t.len && count < limit) {
         Py_ssize_t end = IS_DIGIT(AT(&t, pos))
                              ? card_group_at(&t, pos, starts, lens, &groups)
@@ -262,6 +277,9 @@ llr_count_card_groups(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         count += !checked || card_runs_ok(&t, starts, lens, groups);
         pos = end;
+    }
+    if (released != NULL) {
+        PyEval_RestoreThread(released);
     }
     return PyLong_FromLongLong(count);
 }

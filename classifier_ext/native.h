@@ -32,6 +32,11 @@ typedef struct {
 #define AT(s, i) PyUnicode_READ((s)->kind, (s)->data, (i))
 #define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
 
+/* Texts this long are counted with the GIL released (the loops read only the
+ * str's immutable data), so a large body classified in a worker thread lets
+ * the event loop's thread run; shorter ones are not worth the switch. */
+#define LLR_NOGIL_AT 65536
+
 /* A group separator of card and IBAN numbers. */
 static inline int
 llr_is_sep(Py_UCS4 c)

@@ -222,6 +222,7 @@ llr_count_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Span s = {PyUnicode_KIND(args[0]), PyUnicode_DATA(args[0]),
               PyUnicode_GET_LENGTH(args[0])};
     Py_ssize_t count = 0, start = 0;
+    PyThreadState *released = s.len >= LLR_NOGIL_AT ? PyEval_SaveThread() : NULL;
     while (count < limit) {
         Py_ssize_t end = start;
         if (s.kind == PyUnicode_1BYTE_KIND) {
@@ -238,6 +239,9 @@ llr_count_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             break;
         }
         start = end + 1;
+    }
+    if (released != NULL) {
+        PyEval_RestoreThread(released);
     }
     return PyLong_FromSsize_t(count);
 }

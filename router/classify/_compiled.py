@@ -7,8 +7,8 @@ The per-request work moves out of Python; what decides stays shared:
    the task texts, the token estimate, the facts. `_native.read_body` (twin
    of `body.read_body`) walks the raw body bytes once for the sensitive
    text, which `_native.normalize` (twin of `normalize.normalize`)
-   normalises; when it equals the task text, one scan serves both scopes.
-2. One hyperscan scan per distinct scope text (bank.py) says which patterns
+   normalises.
+2. One hyperscan scan per scope (bank.py: sensitive, task) says which patterns
    match it at all and where the positioned ones' matches end. The `GATED`
    ones (digit-led `near` patterns of the sensitive groups, and those with a
    `gate`) are not in that scan: they are candidates when their keyword or
@@ -21,7 +21,9 @@ The per-request work moves out of Python; what decides stays shared:
 3. The rest take their matches from `re`, as the reference's `scan` does,
    but searched only where hyperscan says a match ends (`located.Matches`):
    the spans, checks and `near` windows are the reference's.
-4. `_reference.assemble` turns the counts into the `Classification`.
+4. `assemble.assemble` turns the counts into the `Classification`; the
+   stages are a `scanner.Scanner` (`CompiledScanner`), run by the same
+   `scanner.classify_with` as the reference's.
 """
 
 from __future__ import annotations
@@ -34,34 +36,28 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from router.classify import _native
-from router.classify._reference import (
-    CHECK_CAP,
-    DEFAULT_CONFIG,
-    DEFAULT_UNREADABLE,
-    SENSITIVE_GROUPS,
-    TASK_GROUPS,
-    Gathered,
-    _near,
-    assemble,
-    is_capped,
-)
-from router.classify.bank import (
-    CARD_GROUPS,
-    FENCE,
-    GATED,
-    LINE_SHAPES,
-    SCOPES,
-    Bank,
-    needs_positions,
-    scanned,
-    trigger,
-)
-from router.classify.body import request_body
+from router.classify._reference import _near
+from router.classify.assemble import DEFAULT_CONFIG, DEFAULT_UNREADABLE, Gathered
+from router.classify.bank import GATED, SCOPES, Bank, keyword_gated, scanned, trigger
 from router.classify.checks import CHECKS
 from router.classify.ids import ID_CHECKS
 from router.classify.kernels import Kernels
-from router.classify.located import Matches
-from router.classify.patterns import BANK, RE_FLAGS, Pattern
+from router.classify.located import Matches, alphabet, near_spans
+from router.classify.patterns import (
+    BANK,
+    RE_FLAGS,
+    SENSITIVE_GROUPS,
+    Pattern,
+    is_capped,
+    needs_positions,
+)
+from router.classify.scanner import (
+    TASK_GROUPS,
+    Budget,
+    Scanned,
+    Scope,
+    classify_with,
+)
 from router.classify.types import Classification, ClassifierConfig, Unreadable
 from router.wire import ChatRequest, ResponsesRequest
 
@@ -72,6 +68,8 @@ SPAN_CHECKS: Final = (
 )  # fmt: skip
 
 SpanCheck = Callable[[str, int, int], bool]
+# How far back `located.near_spans` looks for a position no match spans.
+REACH: Final = 64
 
 
 class NativeKernels(NamedTuple):
@@ -86,8 +84,10 @@ KERNELS: Final[Kernels] = NativeKernels(_native.estimate_tokens, _native.luhn_ok
 
 class Plan(NamedTuple):
     """How to count one pattern of the bank (BANK[at]): its compiled regex,
-    longest match, check, the BANK index of its `near` context (-1) and the
-    index of its span-only check in `SPAN_CHECKS` (-1)."""
+    longest match, check, the BANK index of its `near` context (-1),
+    whether the candidate caps bound it, for a sensitive `near` one the
+    alphabet of its matches (`located.near_spans`; None: unbounded), and
+    whether counting it looks at its matches (`needs_positions`)."""
 
     at: int
     pattern: Pattern
@@ -95,7 +95,9 @@ class Plan(NamedTuple):
     width: int
     check: SpanCheck | None
     context: int
-    span_kind: int
+    capped: bool
+    chars: frozenset[str] | None
+    positions: bool
 
 
 def _span_check(kind: int) -> SpanCheck:
@@ -135,7 +137,9 @@ def _plans(groups: frozenset[str]) -> tuple[Plan, ...]:
             _longest(p.regex),
             _check(p.validator),
             index[p.near] if p.near is not None else -1,
-            SPAN_CHECKS.index(p.validator) if p.validator in SPAN_CHECKS else -1,
+            is_capped(p),
+            alphabet(p.regex, RE_FLAGS) if keyword_gated(p) else None,
+            needs_positions(p),
         )
         for i, p in enumerate(BANK)
         if p.group in groups or p.group == "context"
@@ -159,6 +163,10 @@ SENSITIVE_ORDER: Final = {
 }
 TASK_ORDER: Final = {
     p.at: k for k, p in enumerate(_ALL_PLANS) if p.pattern.group in TASK_GROUPS
+}
+ORDERS: Final[dict[Scope, dict[int, int]]] = {
+    "sensitive": SENSITIVE_ORDER,
+    "task": TASK_ORDER,
 }
 
 
@@ -204,49 +212,52 @@ class _Scope:
         end = context.last_end(start, plan.pattern.window)
         return end is not None and _near(self.text, start, plan.pattern, [end])
 
-    def count(self, plan: Plan) -> int:
-        """The reference's count of one pattern present in the text."""
+    def count(self, plan: Plan, budget: Budget) -> int:
+        """The reference's count of one pattern present in the text; a capped
+        one takes its candidates from `budget`, as the reference's does."""
         p = plan.pattern
-        shape = LINE_SHAPES.get(p.name)
-        if shape is not None:
-            limit = sys.maxsize if p.name == FENCE else p.min_count
-            return _native.count_lines(self.text, shape, limit)
-        if p.name == CARD_GROUPS:
+        if p.counting == "lines":
+            limit = sys.maxsize if p.every else p.min_count
+            return _native.count_lines(self.text, p.shape, limit)
+        if p.counting == "card_groups":
             return _native.count_card_groups(self.text, p.min_count, True)
-        if not needs_positions(p):
+        if not plan.positions:
             return 1
         if plan.context >= 0 and plan.context not in self.present:
             return 0
-        ends = self.ends(plan.at)
-        capped = is_capped(p)
-        if ends is None and plan.span_kind >= 0 and plan.context < 0:
-            spans = plan.rx.findall(self.text)
-            if capped and len(spans) > CHECK_CAP:
-                return p.min_count
-            return _native.count_valid(plan.span_kind, spans, p.min_count)
         near = self.ends(plan.context) if plan.context >= 0 else None
-        matches = Matches(plan.rx, self.text, ends, plan.width)
+        spans: Iterable[tuple[int, int]] | None = None
+        if plan.chars is not None and near is not None:
+            spans = near_spans(
+                plan.rx, self.text, near, p.window, plan.width, plan.chars, REACH
+            )
+        if spans is None:
+            matches = Matches(plan.rx, self.text, self.ends(plan.at), plan.width)
+            spans = matches.spans(near, p.window)
+        capped = plan.capped
         count = checked = 0
-        for start, end in matches.spans(near, p.window):
+        for start, end in spans:
             if plan.context >= 0 and not self.near(plan, start):
                 continue
             if capped:
                 checked += 1
-                if checked > CHECK_CAP:
+                if not budget.take(p, checked):
                     return p.min_count
             if plan.check is not None and not plan.check(self.text, start, end):
                 continue
             count += 1
-            if count >= p.min_count:
+            if count >= p.min_count and not p.every:
                 break
         return count
 
 
-def _counts(scope: _Scope, order: dict[int, int]) -> dict[str, int]:
-    """Pattern name -> count for the scope's patterns, as `_reference.scan`
-    would give them, less those whose signal had already fired."""
+def _counts(scope: _Scope, order: dict[int, int]) -> Scanned:
+    """Pattern name -> count for the scope's patterns and the caps hit, as
+    `_reference.scan` gives them (it too skips a pattern whose signal had
+    already fired)."""
     counts: dict[str, int] = {}
     fired: set[str] = set()
+    budget = Budget()
     candidates: Iterable[int] = scope.present
     if not TRIGGERS.isdisjoint(scope.present):
         candidates = [*candidates]
@@ -255,44 +266,33 @@ def _counts(scope: _Scope, order: dict[int, int]) -> dict[str, int]:
     for k in sorted(order[i] for i in candidates if i in order):
         plan = _ALL_PLANS[k]
         p = plan.pattern
-        if p.signal in fired and p.name != FENCE:
+        if (p.signal in fired and not p.every) or (plan.capped and budget.spent):
             continue
-        count = scope.count(plan)
+        count = scope.count(plan, budget)
         if count:
             counts[p.name] = count
             if count >= p.min_count:
                 fired.add(p.signal)
-    return counts
+    return Scanned(counts, tuple(budget.limits))
 
 
-def classify_with(
-    bank: Bank,
-    request: ChatRequest | ResponsesRequest,
-    *,
-    body: bytes | None = None,
-    config: ClassifierConfig = DEFAULT_CONFIG,
-    sensitivity_hint: str | None = None,
-    unreadable: Unreadable = DEFAULT_UNREADABLE,
-) -> Classification:
-    """Classify one decoded request and its body with the given bank."""
-    got = Gathered._make(_native.gather(request, isinstance(request, ChatRequest)))
-    text, unread = _native.read_body(request_body(request, body))
-    text = _native.normalize(text)
-    if text != got.task:
-        sensitive = _Scope(bank, "sensitive", text)
-        task = _Scope(bank, "task", got.task)
-    else:
-        sensitive = task = _Scope(bank, "all", text)
-    return assemble(
-        request,
-        got,
-        unread,
-        _counts(sensitive, SENSITIVE_ORDER),
-        _counts(task, TASK_ORDER),
-        config=config,
-        sensitivity_hint=sensitivity_hint,
-        unreadable=unreadable,
-    )
+class CompiledScanner:
+    """The compiled stages as a `scanner.Scanner`: the C twins and the bank."""
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+
+    def gather(self, request: ChatRequest | ResponsesRequest, /) -> Gathered:
+        return Gathered._make(_native.gather(request, isinstance(request, ChatRequest)))
+
+    def read_body(self, body: bytes, /) -> tuple[str, int]:
+        return _native.read_body(body)
+
+    def normalize(self, text: str, /) -> str:
+        return _native.normalize(text)
+
+    def scan(self, text: str, scope: Scope, /) -> Scanned:
+        return _counts(_Scope(self.bank, scope, text), ORDERS[scope])
 
 
 class Compiled:
@@ -301,6 +301,7 @@ class Compiled:
 
     def __init__(self, bank: Bank) -> None:
         self.bank = bank
+        self.scanner = CompiledScanner(bank)
 
     def __call__(
         self,
@@ -312,7 +313,7 @@ class Compiled:
         unreadable: Unreadable = DEFAULT_UNREADABLE,
     ) -> Classification:
         return classify_with(
-            self.bank,
+            self.scanner,
             request,
             body=body,
             config=config,

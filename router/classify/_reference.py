@@ -3,11 +3,12 @@
 In: a decoded `ChatRequest` or `ResponsesRequest` and the body it was
 decoded from. Out: a `Classification`. Pure and deterministic; the patterns
 run through Python `re`, token counting and the Luhn check through
-`kernels`. Three stages: `gather` (task texts and facts of the request) and
-`body.read_body` + `normalize.normalize` (the sensitive text), `scan`
-(pattern counts per scope), `assemble` (the dimensions). The compiled
-implementation (_compiled.py) has twins of the first two and shares
-`assemble`.
+`kernels`. The stages, as a `scanner.Scanner` (`ReferenceScanner`): `gather`
+(task texts and facts of the request) and `body.read_body` +
+`normalize.normalize` (the sensitive text), `scan` (pattern counts per
+scope); `assemble.assemble` makes the dimensions. The compiled
+implementation (_compiled.py) has twins of the stages and shares the rest
+(`scanner.classify_with`).
 
 Scopes (which text feeds which dimension):
 - sensitivity reads everything that would leave the machine: every string
@@ -44,61 +45,31 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from operator import methodcaller
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from router.classify import body as _body
+from router.classify.assemble import (
+    AUDIO,
+    CODE_TOOL,
+    DEFAULT_CONFIG,
+    DEFAULT_UNREADABLE,
+    IMAGE,
+    SEARCH_TOOL,
+    WEB_SEARCH_OPTIONS,
+    Gathered,
+)
 from router.classify.checks import CHECKS
 from router.classify.kernels import PY_KERNELS, Kernels
 from router.classify.normalize import normalize
-from router.classify.patterns import BANK, BY_NAME, RE_FLAGS, Pattern
-from router.classify.types import (
-    LEVEL_RANK,
-    LEVELS,
-    Classification,
-    ClassifierConfig,
-    Family,
-    Level,
-    Modality,
-    Task,
-    Unreadable,
-)
+from router.classify.patterns import BANK, RE_FLAGS, Pattern, is_capped, needs_positions
+from router.classify.scanner import SCOPE_GROUPS, Budget, Scanned, Scope, classify_with
+from router.classify.types import Classification, ClassifierConfig, Unreadable
 from router.wire import ChatRequest, ContentPart, ResponsesRequest, Tool
 
-MESSAGE_OVERHEAD: Final = 4
-DEFAULT_CONFIG: Final = ClassifierConfig()
-DEFAULT_UNREADABLE: Final = Unreadable()
-FENCE: Final = "code_fence"
 _NOT_TASK_ROLES: Final = frozenset({"system", "developer"})
 _SEPARATOR: Final = "\n\n"
 _COMPILED: Final = tuple((p, re.compile(p.regex, RE_FLAGS)) for p in BANK)
 _CONTEXT_RX: Final = {p.name: rx for p, rx in _COMPILED if p.group == "context"}
-_TOOL_RX: Final = tuple((p, rx) for p, rx in _COMPILED if p.group == "tool")
-SENSITIVE_GROUPS: Final = frozenset({"high", "medium"})
-TASK_GROUPS: Final = frozenset({"code", "reasoning", "time"})
-# Facts of a request, as bits of `Gathered.flags`.
-IMAGE: Final = 1
-AUDIO: Final = 2
-SEARCH_TOOL: Final = 4
-CODE_TOOL: Final = 8
-WEB_SEARCH_OPTIONS: Final = 16
-
-
-class Gathered(NamedTuple):
-    """What classification reads from a decoded request besides the body.
-
-    `task` is the text of the task scope, joined by a blank line; `tokens`
-    the estimate of the counted texts, before the per-item overhead; `items`
-    the messages, input items and tool definitions; `flags` the facts above.
-    The C twin returns the same fields as a tuple.
-    """
-
-    task: str
-    tokens: int
-    items: int
-    flags: int
-    tool_names: tuple[str, ...]
 
 
 @dataclass
@@ -234,42 +205,32 @@ _GAP_STOPS: Final = {
 }
 
 
-# Candidates of one sensitive pattern looked at per text (those near their
-# keyword, for a `near` pattern): past this many the pattern counts as
-# matched, fail closed, rather than spending more (a short fragment repeated
-# to 1 MB is tens of thousands of candidates, each a check).
-CHECK_CAP: Final = 1024
+# The order patterns are counted in, by both implementations: presence-only
+# ones first (cheap, and their signal may make a costly one moot), then BANK
+# order. A pattern whose signal already fired in the scope is not counted,
+# so which candidates the caps see is the same on both paths.
+_ORDERED: Final = tuple(sorted(_COMPILED, key=lambda item: needs_positions(item[0])))
 
 
-# Counted by a C twin over the whole text in the compiled classifier
-# (bank.COUNTED_IN_C), linear whatever the count: not capped.
-_UNCAPPED: Final = frozenset({"card_grouped"})
-
-
-def is_capped(pattern: Pattern) -> bool:
-    """Whether `CHECK_CAP` bounds the pattern: a validated or `near` one of
-    the sensitive groups, unless counted in C."""
-    return (
-        pattern.group in SENSITIVE_GROUPS
-        and (pattern.validator is not None or pattern.near is not None)
-        and pattern.name not in _UNCAPPED
-    )
-
-
-def scan(text: str, groups: frozenset[str], kernels: Kernels) -> dict[str, int]:
-    """Run the bank's patterns of `groups` over `text`: pattern name -> how
-    many matches counted (capped at `min_count`, except the fence count).
-    A match is looked at when it is near its context (if it names one); a
-    capped pattern with more than `CHECK_CAP` such matches counts
-    `min_count` whatever its checks would say."""
+def scan(text: str, scope: Scope, kernels: Kernels = PY_KERNELS) -> Scanned:
+    """Run the bank's patterns of the scope over `text`, in `_ORDERED`: pattern
+    name -> how many matches counted (capped at `min_count`, except those
+    with `every`). A match is looked at when it is near its context (if it
+    names one); a capped pattern whose candidates hit a cap (`Budget`)
+    counts `min_count` whatever its checks would say."""
+    groups = SCOPE_GROUPS[scope]
     counts: dict[str, int] = {}
+    fired: set[str] = set()
+    budget = Budget()
     context_ends: dict[str, list[int]] = {}
-    for pattern, rx in _COMPILED:
+    for pattern, rx in _ORDERED:
         if pattern.group not in groups:
+            continue
+        capped = is_capped(pattern)
+        if (pattern.signal in fired and not pattern.every) or (capped and budget.spent):
             continue
         check = CHECKS[pattern.validator] if pattern.validator else None
         count = checked = 0
-        capped = is_capped(pattern)
         for m in rx.finditer(text):
             if pattern.near is not None:
                 if pattern.near not in context_ends:
@@ -279,128 +240,19 @@ def scan(text: str, groups: frozenset[str], kernels: Kernels) -> dict[str, int]:
                     continue
             if capped:
                 checked += 1
-                if checked > CHECK_CAP:
+                if not budget.take(pattern, checked):
                     count = pattern.min_count
                     break
             if check is not None and not check(text, m.start(), m.end(), kernels):
                 continue
             count += 1
-            if count >= pattern.min_count and pattern.name != FENCE:
+            if count >= pattern.min_count and not pattern.every:
                 break
         if count:
             counts[pattern.name] = count
-    return counts
-
-
-def _fired(counts: dict[str, int]) -> list[Pattern]:
-    """The signal-bearing patterns that reached their `min_count`."""
-    return [
-        p
-        for name, count in counts.items()
-        if (p := BY_NAME[name]).signal and count >= p.min_count
-    ]
-
-
-# Model names repeat, so the family of the short ones is remembered; a client
-# may send any string as `model`, so a long one is not kept alive by a cache.
-_FAMILY_CACHED_UP_TO: Final = 256
-
-
-def _family(model: str, task: Task) -> tuple[Family, str]:
-    if len(model) <= _FAMILY_CACHED_UP_TO:
-        return _cached_family(model, task)
-    return _family_of(model, task)
-
-
-def _family_of(model: str, task: Task) -> tuple[Family, str]:
-    name = model.lower().rsplit("/", 1)[-1]
-    if name.startswith(("gpt-", "chatgpt-")) or name.split("-")[0] in (
-        "o1",
-        "o3",
-        "o4",
-    ):
-        return "gpt", "family:model"
-    if name.startswith("claude") and "sonnet" in name:
-        return "sonnet", "family:model"
-    if name.startswith("qwen") and "coder" in name:
-        return "qwen-coder", "family:model"
-    if name.startswith("gemma"):
-        return "gemma", "family:model"
-    if name.startswith("llama"):
-        return "llama", "family:model"
-    by_task: dict[str, Family] = {"code": "qwen-coder", "vision": "gemma"}
-    return by_task.get(task, "llama"), "family:task"
-
-
-_cached_family = lru_cache(maxsize=1024)(_family_of)
-
-
-def _complexity(
-    tokens: int, markers: int, blocks: int, config: ClassifierConfig, signals: set[str]
-) -> Level:
-    if tokens >= config.medium_tokens:
-        signals.add("complexity:tokens")
-    if blocks >= config.medium_code_blocks:
-        signals.add("complexity:code_blocks")
-    if (
-        tokens >= config.high_tokens
-        or markers >= config.high_markers
-        or blocks >= config.high_code_blocks
-    ):
-        return "high"
-    if (
-        tokens >= config.medium_tokens
-        or markers >= config.medium_markers
-        or blocks >= config.medium_code_blocks
-    ):
-        return "medium"
-    return "low"
-
-
-def _hint_level(value: object) -> Level | None:
-    """A valid level name (any case, surrounding blanks ignored), else None."""
-    if not isinstance(value, str):
-        return None
-    low = value.strip().lower()
-    return next((level for level in LEVELS if level == low), None)
-
-
-def _sensitivity(
-    fired: list[Pattern],
-    request: ChatRequest | ResponsesRequest,
-    hint: str | None,
-    signals: set[str],
-) -> Level:
-    groups = {p.group for p in fired}
-    level: Level = "high" if "high" in groups else "medium" if groups else "low"
-    raises = (
-        ("hint:metadata", (request.metadata or {}).get("sensitivity")),
-        ("hint:header", hint),
-    )
-    for signal, value in raises:
-        hinted = None if value is None else _hint_level(value)
-        if hinted is not None:
-            signals.add(signal)
-            if LEVEL_RANK[hinted] > LEVEL_RANK[level]:
-                level = hinted
-    return level
-
-
-# Signal kinds, as tests run over the signal set in C.
-_IS_CODE: Final = methodcaller("startswith", "code:")
-_IS_WEB_SEARCH: Final = methodcaller("startswith", ("time:", "task:web_search"))
-_IS_REASONING: Final = methodcaller("startswith", "reasoning:")
-
-
-def _task(flags: int, signals: set[str]) -> Task:
-    if flags & IMAGE:
-        signals.add("task:image_part")
-        return "vision"
-    if any(map(_IS_CODE, signals)):
-        return "code"
-    if any(map(_IS_WEB_SEARCH, signals)):
-        return "web_search"
-    return "general"
+            if count >= pattern.min_count:
+                fired.add(pattern.signal)
+    return Scanned(counts, tuple(budget.limits))
 
 
 def gather(
@@ -423,74 +275,24 @@ def gather(
     )
 
 
-def _unread_level(found: int, unreadable: Unreadable, signals: set[str]) -> Level:
-    """The level what could not be read raises sensitivity to."""
-    level: Level = "low"
-    for bit, kind, at in (
-        (_body.FILE, "file", unreadable.files),
-        (_body.AUDIO, "audio", unreadable.audio),
-        (_body.IMAGE, "image", unreadable.images),
-        (_body.BODY, "body", "high"),
-    ):
-        if found & bit:
-            signals.add(f"unreadable:{kind}")
-            if LEVEL_RANK[at] > LEVEL_RANK[level]:
-                level = at
-    return level
+class ReferenceScanner:
+    """The reference's stages as a `scanner.Scanner`: Python gathering, body
+    reading, normalising and `scan`, over the given kernels."""
 
+    def __init__(self, kernels: Kernels = PY_KERNELS) -> None:
+        self.kernels = kernels
 
-def assemble(
-    request: ChatRequest | ResponsesRequest,
-    got: Gathered,
-    unread: int,
-    sensitive_counts: dict[str, int],
-    task_counts: dict[str, int],
-    *,
-    config: ClassifierConfig,
-    sensitivity_hint: str | None,
-    unreadable: Unreadable,
-) -> Classification:
-    """The classification from the gathered facts, the unreadable bits of
-    the body (`body.read_body`) and the pattern counts of both scopes
-    (`scan` of the sensitive and of the task text)."""
-    sensitive = _fired(sensitive_counts)
-    signals = {p.signal for p in [*sensitive, *_fired(task_counts)]}
-    floor = _unread_level(unread, unreadable, signals) if unread else "low"
-    for name in got.tool_names:
-        signals.update(p.signal for p, rx in _TOOL_RX if rx.search(name))
-    if got.flags & CODE_TOOL:
-        signals.add("code:tool")
-    if got.flags & SEARCH_TOOL:
-        signals.add("task:web_search_tool")
-    if got.flags & WEB_SEARCH_OPTIONS:
-        signals.add("task:web_search_options")
+    def gather(self, request: ChatRequest | ResponsesRequest, /) -> Gathered:
+        return gather(request, self.kernels)
 
-    sensitivity = _sensitivity(sensitive, request, sensitivity_hint, signals)
-    if LEVEL_RANK[floor] > LEVEL_RANK[sensitivity]:
-        sensitivity = floor
-    task = _task(got.flags, signals)
-    modality: Modality = "text"
-    if got.flags & AUDIO:
-        signals.add("modality:audio")
-        modality = "multi" if got.flags & IMAGE else "audio"
-    elif got.flags & IMAGE:
-        modality = "image"
+    def read_body(self, body: bytes, /) -> tuple[str, int]:
+        return _body.read_body(body)
 
-    tokens = got.tokens + MESSAGE_OVERHEAD * got.items
-    markers = sum(map(_IS_REASONING, signals))
-    blocks = (task_counts.get(FENCE, 0) + 1) // 2
-    complexity = _complexity(tokens, markers, blocks, config, signals)
-    family, family_signal = _family(request.model, task)
-    signals.add(family_signal)
-    return Classification(
-        task=task,
-        complexity=complexity,
-        sensitivity=sensitivity,
-        modality=modality,
-        family=family,
-        tokens=tokens,
-        signals=tuple(sorted(signals)),
-    )
+    def normalize(self, text: str, /) -> str:
+        return normalize(text)
+
+    def scan(self, text: str, scope: Scope, /) -> Scanned:
+        return scan(text, scope, self.kernels)
 
 
 def classify(
@@ -504,14 +306,10 @@ def classify(
 ) -> Classification:
     """Classify one decoded request and the body it was decoded from (see
     the module docstring for scopes)."""
-    got = gather(request, kernels)
-    read = _body.read_body(_body.request_body(request, body))
-    return assemble(
+    return classify_with(
+        ReferenceScanner(kernels),
         request,
-        got,
-        read.unreadable,
-        scan(normalize(read.text), SENSITIVE_GROUPS, kernels),
-        scan(got.task, TASK_GROUPS, kernels),
+        body=body,
         config=config,
         sensitivity_hint=sensitivity_hint,
         unreadable=unreadable,

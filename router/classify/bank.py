@@ -4,9 +4,9 @@ and where their matches end out.
 Built once per process from `patterns.BANK`, the single source of truth (the
 reference runs the same records with Python `re`). A pattern hyperscan does
 not report does not match the text at all (hyperscan and `re` agree on that,
-tests/unit/test_classify_patterns.py). Each scope - "all" (the bank less the
-tool-name patterns), "sensitive" (high, medium) and "task" (code, reasoning,
-time), each with the contexts its `near` patterns name, less the `GATED`
+tests/unit/test_classify_patterns.py). Each scope - "sensitive" (high,
+medium) and "task" (code, reasoning, time), each with the contexts its
+`near` patterns name, less the `GATED`
 ones (the sensitive `near` patterns, scanned for only when their keyword is
 present, and the patterns with a `gate`, whose gate the databases hold
 instead) - has two databases:
@@ -28,14 +28,11 @@ Each positioned pattern also has a position database of its own, scanned on
 demand when the scan database did not collect its ends.
 
 Flags are HS_FLAG_UTF8 and HS_FLAG_MULTILINE; offsets come back in code
-points of the scanned str. Each scope's two databases also come without
-HS_FLAG_UTF8 (`ASCII`), for texts that are all ASCII: there a byte is a
-character, so they answer exactly as the UTF-8 ones, and their automata,
-which need not read multi-byte characters into the negated classes, scan
-faster (bench_bank.py). Compiling
-takes seconds, so the serialized databases are cached on disk, keyed by a
-hash of the regexes, the flags and the hyperscan version, in LLR_CACHE_DIR,
-else $XDG_CACHE_HOME/local-llm-router, else ~/.cache/local-llm-router; a
+points of the scanned str. Compiling takes seconds (the databases compile
+in parallel, one thread per CPU: hyperscan's compiler releases the GIL), so
+the serialized databases are cached on disk, keyed by a hash of the
+regexes, the flags and the hyperscan version, in LLR_CACHE_DIR, else
+$XDG_CACHE_HOME/local-llm-router, else ~/.cache/local-llm-router; a
 missing, stale, corrupt or unwritable cache means compiling, never failing.
 """
 
@@ -49,6 +46,7 @@ import platform
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, NamedTuple, cast
 
@@ -56,40 +54,47 @@ import hyperscan
 import msgspec
 
 from router.classify import _native
-from router.classify.patterns import BANK, Pattern
+from router.classify.patterns import BANK, Pattern, needs_positions
 
 log = logging.getLogger(__name__)
 
 # Scope -> the groups it counts; its databases hold those patterns and the
 # contexts their `near` names.
 SCOPES: Final[Mapping[str, frozenset[str]]] = {
-    "all": frozenset({"high", "medium", "code", "reasoning", "time"}),
     "sensitive": frozenset({"high", "medium"}),
     "task": frozenset({"code", "reasoning", "time"}),
 }
-FENCE: Final = "code_fence"
-CARD_GROUPS: Final = "card_grouped"
-# Patterns whose matches lie in one line, at most one per line, by their
-# shape number in the C `count_lines` (classifier_ext/shapes.c).
-LINE_SHAPES: Final = {FENCE: 0, "numbered_item": 1, "semicolon_line_end": 2}
-# Counted by a C twin over the whole text, without hyperscan's positions: the
-# line shapes (fences are counted whole; the others, to a `min_count` above
-# one, would have hyperscan report every end through a Python call) and the
-# grouped card numbers (a run of digit groups is thousands of candidates
-# whose ends would flood the scan).
-COUNTED_IN_C: Final = frozenset({*LINE_SHAPES, CARD_GROUPS})
-# Past this many match ends a position scan stops and `ends` returns None:
-# the caller then runs `re` over the whole text, which it would have to do
-# for that many candidates anyway.
-MAX_ENDS: Final = 2048
-# A scan database reports at most SCAN_REPORTS + len(text) // SCAN_PER_REPORT
-# ends (each costs a Python call) before the presence database takes over.
-SCAN_REPORTS: Final = 256
-SCAN_PER_REPORT: Final = 64
+# Patterns a C counter counts over the whole text, without hyperscan's
+# positions (`Pattern.counting`): the line shapes (fences are counted whole;
+# the others, to a `min_count` above one, would have hyperscan report every
+# end through a Python call) and the grouped card numbers (a run of digit
+# groups is thousands of candidates whose ends would flood the scan).
+COUNTED_IN_C: Final = frozenset(p.name for p in BANK if p.counting != "re")
+
+
+class Limits(NamedTuple):
+    """How many match ends a scan may report (each is a Python call of the
+    match handler) before it gives up.
+
+    A position scan stops past `max_ends` and `Bank.ends` returns None: the
+    caller then takes `re`'s matches one by one, as many as it looks at. A
+    scope's scan database reports at most `scan_reports` + len(text) //
+    `per_report[scope]` ends before the presence database takes over: real
+    text reports far fewer (1 MB of prose or code: under 1,000 sensitive
+    and 5,000 task ends), a candidate flood reaches the cap early and stops
+    paying for the calls.
+    """
+
+    max_ends: int = 2048
+    scan_reports: int = 256
+    per_report: tuple[tuple[str, int], ...] = (("sensitive", 512), ("task", 64))
+
+
+LIMITS: Final = Limits()
+
+
 _UTF8: Final = hyperscan.HS_FLAG_UTF8
 _FLAGS: Final = _UTF8 | hyperscan.HS_FLAG_MULTILINE
-# The suffix of a scope database's name for its twin without HS_FLAG_UTF8.
-ASCII: Final = ":ascii"
 _PRESENCE_FLAGS: Final = _FLAGS | hyperscan.HS_FLAG_SINGLEMATCH
 _FORMAT: Final = 1
 
@@ -104,20 +109,6 @@ class Scan(NamedTuple):
     flooded: frozenset[int]
 
 
-def needs_positions(pattern: Pattern) -> bool:
-    """Whether counting the pattern means looking at its matches (anything
-    but a presence-only pattern; a gated one is looked for on its own, and
-    a marker's presence needs `re` to say whether the pattern matches)."""
-    return (
-        pattern.validator is not None
-        or pattern.near is not None
-        or pattern.min_count > 1
-        or pattern.gate is not None
-        or pattern.marker is not None
-        or pattern.name == FENCE
-    )
-
-
 NEAR_TARGETS: Final = frozenset(p.near for p in BANK if p.near is not None)
 
 
@@ -130,25 +121,21 @@ def positioned(pattern: Pattern) -> bool:
 
 
 # The sensitive scope's `near` patterns wait on rare keywords (SSN, MRN,
-# member ID, a patient's name) and match most numbers: the scan database only
-# says whether a keyword is present, and the ends of the keyword and of its
-# pattern are scanned for when it is.
+# member ID, a patient's name) and match most numbers: the scan database
+# reports every end of the keyword (rare in real text, so few calls), and the
+# pattern is looked for when a keyword is present.
 def keyword_gated(pattern: Pattern) -> bool:
     """A `near` pattern of the sensitive scope."""
     return pattern.near is not None and pattern.group in SCOPES["sensitive"]
 
 
-ON_DEMAND: Final = frozenset(
-    name
-    for p in BANK
-    if keyword_gated(p) and p.near is not None
-    for name in (p.name, p.near)
-)
+ON_DEMAND: Final = frozenset(p.name for p in BANK if keyword_gated(p))
 
 
 # Those `near` patterns are not in the scope databases at all: they are
-# digit-led (left in, they cost 6-9% of a scan at 32 KB and up) and count 0
-# unless their keyword is present. Neither are the patterns with a `gate`:
+# digit-led (costly in every scan, bench/README.md) and count 0 unless their
+# keyword is present; `located.near_spans` mostly finds them with `re` next
+# to the keyword alone. Neither are the patterns with a `gate`:
 # the databases hold the gate (single-match, under the id `gate_id`) and
 # the pattern is looked for only when the gate is present.
 GATED: Final = frozenset(p.name for p in BANK if keyword_gated(p) or p.gate is not None)
@@ -217,7 +204,6 @@ def _plan() -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
         presence = (_PRESENCE_FLAGS,) * len(ids + gates)
         for name, of in ((scope, flags), (f"{scope}:presence", presence)):
             plan[name] = ids + gates, of
-            plan[name + ASCII] = ids + gates, tuple(f & ~_UTF8 for f in of)
     for i, p in enumerate(BANK):
         if positioned(p):
             plan[f"pos:{i}"] = (i,), (_FLAGS,)
@@ -294,28 +280,36 @@ def _write_cache(path: Path, databases: Mapping[str, hyperscan.Database]) -> Non
         log.info("hyperscan cache %s not written (%s)", path, exc)
 
 
-def variant(name: str, text: str) -> str:
-    """The scope database to scan `text` with: its `ASCII` twin when it can."""
-    return name + ASCII if text.isascii() else name
+def build() -> dict[str, hyperscan.Database]:
+    """Every database of `PLAN`, compiled one per thread and CPU (the
+    scope databases, the costly ones, first)."""
+    order = sorted(PLAN, key=lambda name: name.startswith("pos:"))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        jobs = {name: pool.submit(compile_database, *PLAN[name]) for name in order}
+        return {name: jobs[name].result() for name in PLAN}
 
 
 class Bank:
     """The compiled databases of `PLAN` plus one scratch per thread and
     database (hyperscan scratch must not be shared by concurrent scans)."""
 
-    def __init__(self, databases: Mapping[str, hyperscan.Database]) -> None:
+    def __init__(
+        self, databases: Mapping[str, hyperscan.Database], limits: Limits = LIMITS
+    ) -> None:
         self._databases = dict(databases)
+        self.limits = limits
+        self._per_report = dict(limits.per_report)
         self._local = threading.local()
 
     @classmethod
-    def load(cls, cache_dir: Path | None = None) -> Bank:
+    def load(cls, cache_dir: Path | None = None, limits: Limits = LIMITS) -> Bank:
         """From the cache when it is usable, else compiled (and cached)."""
         path = (cache_dir or default_cache_dir()) / f"bank-{cache_key()}.msgpack"
         databases = _read_cache(path)
         if databases is None:
-            databases = {name: compile_database(*spec) for name, spec in PLAN.items()}
+            databases = build()
             _write_cache(path, databases)
-        return cls(databases)
+        return cls(databases, limits)
 
     def _scan(
         self, name: str, buffer: _native.Utf8 | memoryview, handler: Handler
@@ -349,8 +343,8 @@ class Bank:
         were too many ends to collect, None and the patterns that had most."""
         if not text:
             return Scan({}, frozenset())
-        cap = SCAN_REPORTS + len(text) // SCAN_PER_REPORT
-        found, hits = self._collect(variant(scope, text), buffer, text, cap)
+        cap = self.limits.scan_reports + len(text) // self._per_report[scope]
+        found, hits = self._collect(scope, buffer, text, cap)
         if found is not None:
             return Scan(found, frozenset())
         tally = hits.tally()
@@ -360,12 +354,11 @@ class Bank:
         """The BANK indexes of the scope's patterns that match `text`."""
         if not text:
             return frozenset()
-        name = variant(f"{scope}:presence", text)
-        found = self._collect(name, buffer, text, len(BANK))[0]
+        found = self._collect(f"{scope}:presence", buffer, text, len(BANK))[0]
         return frozenset(found or ())
 
     def ends(self, index: int, buffer: _native.Utf8, text: str) -> list[int] | None:
         """Every end offset of a match of BANK[index] in `text`, ascending;
-        None past MAX_ENDS."""
-        found = self._collect(f"pos:{index}", buffer, text, MAX_ENDS)[0]
+        None past `Limits.max_ends`."""
+        found = self._collect(f"pos:{index}", buffer, text, self.limits.max_ends)[0]
         return None if found is None else found.get(index, [])

@@ -10,8 +10,9 @@ before `start`. Every read is bounded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from router.classify import validators as v
 from router.classify.ids import ID_CHECKS
@@ -377,6 +378,20 @@ def check_medical_id(text: str, start: int, end: int, kernels: Kernels) -> bool:
     return len(digits) >= 5 and len(set(digits)) > 1
 
 
+# An IBAN's start and whole groups, just before a number: the number is that
+# IBAN's tail, which the IBAN check judges (a look-alike is not an account).
+_IBAN_HEAD: Final = re.compile(
+    r"\b[A-Za-z]{2}[0-9]{2}(?:[ -]?[A-Za-z0-9]{4})*[ -]?$", re.ASCII
+)
+
+
+def check_account(text: str, start: int, end: int, kernels: Kernels) -> bool:
+    """An account number next to its words: `medical_id`'s digits, and not
+    the rest of an IBAN-shaped run that starts before it."""
+    head = text[max(0, start - 40) : start]
+    return check_medical_id(text, start, end, kernels) and not _IBAN_HEAD.search(head)
+
+
 def _id_check(valid: Callable[[str], bool]) -> Check:
     """A span check of ids.py: it reads the matched span only."""
     return lambda text, start, end, kernels: valid(text[start:end])
@@ -409,5 +424,6 @@ CHECKS: Mapping[str, Check] = {
     "ipv6": check_ipv6,
     "date": check_date,
     "medical_id": check_medical_id,
+    "account": check_account,
     **{name: _id_check(valid) for name, valid in ID_CHECKS.items()},
 }

@@ -27,8 +27,7 @@ pattern contains (tests/unit/test_classify_bank.py checks it on every match
 it sees). The hyperscan databases look for the gate instead of the pattern,
 which is looked for on its own only when the gate is present. That pays
 only when the gate is rare in real text: a pattern scanned on its own for
-every end costs more than inside the shared database (gating `email` on
-`@` made 32 KB bodies with addresses 15% slower, so it has none).
+every end costs more than inside the shared database (bench/README.md).
 
 `marker` is for the compiled scan only too: a part of `regex` that every
 match holds (regex is some prefix, the marker and some suffix, a
@@ -55,6 +54,12 @@ import re
 from typing import Final, Literal, NamedTuple
 
 Group = Literal["high", "medium", "context", "code", "reasoning", "time", "tool"]
+# How the compiled classifier counts a pattern: "re" from its matches (the
+# reference's way); "lines" by the C line counter (`count_lines`, shape
+# `shape`: one match at most per line); "card_groups" by the C counter of
+# grouped card numbers (`count_card_groups`). Either C way is linear whatever
+# the count, so such a pattern is not capped.
+Counting = Literal["re", "lines", "card_groups"]
 
 
 class Pattern(NamedTuple):
@@ -70,6 +75,38 @@ class Pattern(NamedTuple):
     min_count: int = 1
     gate: str | None = None
     marker: str | None = None
+    counting: Counting = "re"
+    shape: int = -1
+    # Every match counts, not only up to `min_count` (the fence count feeds
+    # complexity), and the pattern is counted even when its signal fired.
+    every: bool = False
+
+
+SENSITIVE_GROUPS: Final = frozenset({"high", "medium"})
+
+
+def needs_positions(pattern: Pattern) -> bool:
+    """Whether counting the pattern means looking at its matches: anything
+    but a presence-only pattern (one that counts 1 when it matches at all)."""
+    return (
+        pattern.validator is not None
+        or pattern.near is not None
+        or pattern.min_count > 1
+        or pattern.gate is not None
+        or pattern.marker is not None
+        or pattern.every
+    )
+
+
+def is_capped(pattern: Pattern) -> bool:
+    """Whether the candidate caps bound the pattern (`scanner.CHECK_CAP`,
+    `REQUEST_CAP`): a validated or `near` one of the sensitive groups,
+    unless a C counter counts it."""
+    return (
+        pattern.group in SENSITIVE_GROUPS
+        and (pattern.validator is not None or pattern.near is not None)
+        and pattern.counting == "re"
+    )
 
 
 RE_FLAGS: Final = re.ASCII | re.MULTILINE
@@ -270,7 +307,7 @@ _PII_HIGH = (
     Pattern(205, "card_compact", _GLUED + r"[0-9]{12,19}\b", "high", "card",
             "pii:credit_card"),
     Pattern(206, "card_grouped", _GLUED + r"[0-9]{4}(?:[ -][0-9]{3,6}){2,4}\b",
-            "high", "card", "pii:credit_card"),
+            "high", "card", "pii:credit_card", counting="card_groups"),
     Pattern(207, "iban_compact", r"\b[A-Za-z]{2}[0-9]{2}[A-Za-z0-9]{11,30}\b",
             "high", "iban", "pii:iban"),
     Pattern(208, "iban_grouped",
@@ -316,14 +353,17 @@ def _keyed(
 ) -> tuple[Pattern, Pattern, Pattern]:
     """A number that counts only next to its keyword, either side of it: the
     keyword context (`at + 300`), the number after it (`near`) and the number
-    before it (one regex). The check is the id kind `name`."""
+    before it (one regex, looked for by its keyword: a digit-led automaton
+    would be live all through a run of digits). The check is the id kind
+    `name`."""
     keyword = f"(?i:{keywords})"
     return (
         Pattern(at + 300, f"{name}_keyword", rf"\b{keyword}", "context"),
         Pattern(at, name, number, "high", name, signal, near=f"{name}_keyword",
                 window=window),
         Pattern(at + 1, f"{name}_before_keyword",
-                number + _BEFORE_KEYWORD + keyword + r"\b", "high", name, signal),
+                number + _BEFORE_KEYWORD + keyword + r"\b", "high", name, signal,
+                marker=keyword),
     )  # fmt: skip
 
 
@@ -371,7 +411,7 @@ _ACCOUNT_WORDS = (
 )
 _BANK_DETAILS = (
     Pattern(250, "bank_account", r"\b[0-9]{2}[0-9 -]{4,15}[0-9]\b", "high",
-            "medical_id", "pii:bank_account", near="account_keyword", window=24),
+            "account", "pii:bank_account", near="account_keyword", window=24),
     Pattern(251, "uk_sort_code_account",
             r"\b[0-9]{2}-[0-9]{2}-[0-9]{2}[ \t,;/]{1,3}(?:(?i:account|acc|a/c)"
             r"(?i:[ \t]{1,2}(?:number|no\.?))?[ \t:#]{1,3})?[0-9]{8}\b", "high", None,
@@ -423,14 +463,14 @@ _LICENCE_WORDS = (
 _DOCUMENTS = (
     Pattern(280, "passport_before_keyword",
             r"\b[A-Z]{0,2}[0-9]{6,9}\b" + _BEFORE_KEYWORD + r"(?i:passport)s?\b",
-            "high", None, "pii:passport"),
+            "high", None, "pii:passport", marker="(?i:passport)"),
     Pattern(281, "driver_licence", r"\b[A-Za-z]{0,5}[0-9][A-Za-z0-9-]{4,16}\b",
             "high", "medical_id", "pii:driver_licence", near="licence_keyword",
             window=32),
     Pattern(282, "driver_licence_before_keyword",
             r"\b[A-Za-z]{0,5}[0-9][A-Za-z0-9-]{4,16}\b" + _BEFORE_KEYWORD
             + f"(?i:{_LICENCE_WORDS})" + r"\b", "high", "medical_id",
-            "pii:driver_licence"),
+            "pii:driver_licence", gate=f"(?i:{_LICENCE_WORDS})"),
     Pattern(580, "licence_keyword", f"\\b(?i:{_LICENCE_WORDS})\\b", "context"),
 )  # fmt: skip
 
@@ -492,8 +532,9 @@ _PII_MEDIUM = (
     Pattern(403, "ipv4", r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
             "medium", "ipv4", "pii:ip_address"),
     Pattern(404, "ipv6",
-            r"(?:^|[^0-9A-Za-z_:.])(?:[0-9A-Fa-f]{1,4})?:[0-9A-Fa-f:.]{1,44}",
-            "medium", "ipv6", "pii:ip_address", gate=r":[0-9A-Fa-f:.]"),
+            r"(?:^|[^0-9A-Za-z_:.])(?:[0-9A-Fa-f]{1,4})?:[0-9A-Fa-f.]{0,4}:"
+            r"[0-9A-Fa-f:.]{0,40}", "medium", "ipv6", "pii:ip_address",
+            gate=r":[0-9A-Fa-f.]{0,4}:"),
     Pattern(405, "street_address",
             r"\b[0-9]{1,6}[A-Za-z]?[ \t]{1,2}(?:[NSEW]\.?[ \t]{1,2})?"
             r"(?:(?:[A-Z][a-z]{1,20}|[0-9]{1,3}(?:st|nd|rd|th))[ \t]{1,2}){1,4}"
@@ -556,7 +597,8 @@ _CONTEXTS = (
 )  # fmt: skip
 
 _CODE = (
-    Pattern(600, "code_fence", r"^[ \t]{0,3}(?:```|~~~)", "code", None, "code:fence"),
+    Pattern(600, "code_fence", r"^[ \t]{0,3}(?:```|~~~)", "code", None, "code:fence",
+            counting="lines", shape=0, every=True),
     Pattern(601, "python_traceback", r"Traceback \(most recent call last\)", "code",
             None, "code:stack_trace"),
     Pattern(602, "python_frame", r"^[ \t]{1,8}File \"[^\"\n]{1,60}\", line [0-9]",
@@ -589,7 +631,7 @@ _CODE = (
             None, "code:syntax"),
     Pattern(612, "semicolon_line_end",
             r"[)\]'\"][ \t]{0,2};[ \t]{0,2}$", "code", None, "code:syntax",
-            min_count=2, marker=";"),
+            min_count=2, marker=";", counting="lines", shape=2),
     Pattern(613, "import_line",
             r"^[ \t]{0,8}(?:from[ \t]{1,4}[A-Za-z_.][A-Za-z0-9_.]{0,60}[ \t]{1,4}import"
             r"[ \t]{1,4}[A-Za-z_*(]|import[ \t]{1,4}[A-Za-z_][A-Za-z0-9_]{0,40}"
@@ -656,7 +698,8 @@ _REASONING = (
             r"\b(?i:multi-?step|in (?:several|multiple) steps|chain of thought"
             r"|think carefully)\b", "reasoning", None, "reasoning:multi_step"),
     Pattern(705, "numbered_item", r"^[ \t]{0,4}[0-9]{1,2}[.)][ \t]", "reasoning",
-            None, "reasoning:numbered", min_count=3, gate=r"[0-9][.)][ \t]"),
+            None, "reasoning:numbered", min_count=3, gate=r"[0-9][.)][ \t]",
+            counting="lines", shape=1),
     Pattern(706, "design_system",
             r"\b(?i:design|architect)\b[^\n.]{0,8}\b(?i:system|architecture|pipeline"
             r"|protocol|schema|workflow)\b", "reasoning", None, "reasoning:design"),

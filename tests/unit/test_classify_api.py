@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 
 import msgspec
@@ -108,3 +109,13 @@ def test_classify_json_rejects_bad_bodies() -> None:
         classify_json(b"{not json")
     with pytest.raises(msgspec.ValidationError):
         classify_json(b'{"model": "auto", "messages": "nope"}')
+
+
+def test_importing_compiles_nothing() -> None:
+    """`llm-router check` imports the package: no bank, no hyperscan."""
+    code = (
+        "import sys, router.classify, router.policy\n"
+        "loaded = {'router.classify._compiled', 'router.classify.bank', 'hyperscan'}\n"
+        "assert not loaded & set(sys.modules), loaded & set(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

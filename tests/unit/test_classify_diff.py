@@ -36,6 +36,14 @@ HINTS = (None, "medium", "HIGH ", "bogus")
 # Pieces that make patterns fire, nearly fire, or sit at a cluster's edge.
 FRAGMENTS = [
     "SSN 078-05-1123", "ssn: 078051123", "ITIN 912-70-1234", "passport X1234567",
+    " 943 476 5919 is my NHS number", " 123456782 (BSN) ", " X1234567 passport ",
+    " D1234-567 is my driver's license", " 021000021 is the routing number",
+    " 046 454 286 is my SIN ", " AB1234563 DEA ", " 44051401359 PESEL ",
+    " 1234567893 npi ", " 12345678901 is my CPF", " 2222 4444 6666 aadhaar ",
+    "port it using rust ", "in java please", " 12345678901 steuer-id ",
+    " 85073003328 rijksregisternummer ", " 19811218-9876 personnummer ",
+    " 070761-4285 CPR ", " 123 456 782 tfn ", " 2123 45670 1 medicare ",
+    " 11222333000181 CNPJ ", " 8001011234568 RRN ", " 98765432100 (CPF) ",
     "4111 1111 1111 1111", "4111-1111-1111-1112", "5555555555554444", "1234-" * 6,
     "GB82 WEST 1234 5698 7654 32", "DE89370400440532013000", "MRN 12345678",
     "member id AB12345", "Patient: John diagnosed with E11.9", "Mr. Smith dx",
@@ -324,17 +332,18 @@ def test_many_tiny_messages(c_classify: Classify) -> None:
     assert_same(ChatRequest(model="auto", messages=messages), c_classify, big=True)
 
 
-def test_fallback_paths(c_classify: Classify, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fallback_paths(c_classify: Any) -> None:
     """Halted scans, per-pattern position scans and plain `finditer`."""
-    from router.classify import bank
+    from router.classify import _compiled, bank
 
-    monkeypatch.setattr(bank, "SCAN_REPORTS", 3)
-    monkeypatch.setattr(bank, "SCAN_PER_REPORT", 10**9)
+    databases = c_classify.bank._databases
+    per_report = (("sensitive", 10**9), ("task", 10**9))
     rng = random.Random(11)
     for cap in (0, 2, 50):
-        monkeypatch.setattr(bank, "MAX_ENDS", cap)
+        limits = bank.Limits(max_ends=cap, scan_reports=3, per_report=per_report)
+        small = _compiled.Compiled(bank.Bank(databases, limits))
         for _ in range(40):
-            assert_same(msgspec.convert(random_chat(rng), ChatRequest), c_classify)
+            assert_same(msgspec.convert(random_chat(rng), ChatRequest), small)
 
 
 @pytest.mark.vectors

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from router.classify import Classify
-from router.classify._reference import MESSAGE_OVERHEAD
+from router.classify.assemble import MESSAGE_OVERHEAD
 from router.classify.tokens import estimate_tokens
 from router.classify.types import Classification, ClassifierConfig
 from router.wire import ChatRequest, ResponsesRequest

@@ -41,6 +41,9 @@ def test_luhn_ok_rejects(digits: str) -> None:
         ("2223003122003222", True),
         ("371449635398431", True),
         ("122000000000003", True),  # UATP, 15 digits
+        ("135063818578391", False),  # UATP prefix and Luhn, but a French NIR's shape
+        ("180012345678904", False),  # JCB 15 prefix: Luhn decides (fails)
+        ("3506060437263525", True),  # JCB: any 35, 16 digits
         ("1748503543012", False),  # UATP prefix, wrong length
         ("36168002586008", False),  # Diners prefix, Luhn fails
         ("9111111111111111", False),  # no issuer starts with 9

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router.classify import ids, tokens, validators
-from router.classify.patterns import BY_NAME, RE_FLAGS
+from router.classify.patterns import BANK, BY_NAME, RE_FLAGS
 
 native = pytest.importorskip("router.classify._native")
 
@@ -237,9 +237,10 @@ def test_card_groups_are_re_spans(pieces: list[str]) -> None:
 
 
 def line_shapes() -> dict[str, int]:
-    """bank.LINE_SHAPES (bank.py needs hyperscan; these tests only the C)."""
-    shapes: dict[str, int] = pytest.importorskip("router.classify.bank").LINE_SHAPES
+    """The `shape` of each pattern counted by lines (`Pattern.counting`)."""
+    shapes = {p.name: p.shape for p in BANK if p.counting == "lines"}
     assert set(shapes) == set(SHAPE_ALPHABETS)
+    assert sorted(shapes.values()) == list(range(len(shapes)))
     return shapes
 
 
