@@ -15,6 +15,7 @@ from router.ab import Mirror
 from router.api import admin, proxy, reports, route
 from router.api.middleware import errors, make_auth
 from router.backends.pool import build_pool, disabled_backends
+from router.classify import preparing
 from router.logs import access_log
 from router.metrics.live import LiveStats
 from router.metrics.prom import Metrics
@@ -169,6 +170,8 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[MIRROR] = Mirror(recorder)
     app.on_shutdown.append(stop_mirror)
+    # The classifier's bank loads (or builds) in a thread while serving starts.
+    app.cleanup_ctx.append(preparing)
     app.cleanup_ctx.append(client_session)
     app.cleanup_ctx.append(model_inventory)
     app.cleanup_ctx.append(metrics_flusher)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Container, Mapping
 from typing import Any
 
-from router.classify import classify
+from router.classify import classify, classify_async
 from router.classify.types import Classification
 from router.decide import EMPTY, HINTS_ONLY, NONE_REMOTE, Decision, LiveView, decide
 from router.policy.model import Policy
@@ -59,7 +59,42 @@ def route_request(
         sensitivity_hint=sensitivity_hint,
         unreadable=policy.privacy.unreadable,
     )
-    d = decide(
+    return c, _decide(c, request, policy, live, disabled, remote, absent)
+
+
+async def route_request_async(
+    request: Request,
+    policy: Policy,
+    live: LiveView = HINTS_ONLY,
+    *,
+    body: bytes | None = None,
+    sensitivity_hint: str | None = None,
+    disabled: Mapping[str, str] = EMPTY,
+    remote: Mapping[str, Container[str]] = NONE_REMOTE,
+    absent: Mapping[str, Container[str]] = NONE_REMOTE,
+) -> tuple[Classification, Decision]:
+    """`route_request` for serving: a large body is classified off the event
+    loop (`classify_async`), so no one body stalls the others."""
+    c = await classify_async(
+        request,
+        body=body,
+        config=policy.classifier,
+        sensitivity_hint=sensitivity_hint,
+        unreadable=policy.privacy.unreadable,
+    )
+    return c, _decide(c, request, policy, live, disabled, remote, absent)
+
+
+def _decide(
+    c: Classification,
+    request: Request,
+    policy: Policy,
+    live: LiveView,
+    disabled: Mapping[str, str],
+    remote: Mapping[str, Container[str]],
+    absent: Mapping[str, Container[str]],
+) -> Decision:
+    return decide(
         c,
         policy,
         live,
@@ -68,7 +103,6 @@ def route_request(
         remote=remote,
         absent=absent,
     )
-    return c, d
 
 
 def explain(

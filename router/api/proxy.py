@@ -26,7 +26,7 @@ from router.backends.sse import error_frame
 from router.decide import Decision
 from router.dispatch import Outcome, dispatch
 from router.errors import HTTPError, PrivacyPinned
-from router.explain import route_request
+from router.explain import route_request_async
 from router.metrics.track import Delivery, RequestContext
 from router.state import MIRROR, POLICY, RECORDER
 from router.wire import chat_decoder, responses_decoder
@@ -113,7 +113,7 @@ async def _serve(
     typed = ctx.request = decode_with(DECODERS[ctx.api], body)
     hint = sensitivity_hint(request.headers, typed)
     ctx.stream = bool(typed.stream)
-    c, d = route_request(
+    c, d = await route_request_async(
         typed,
         policy,
         pool.live,

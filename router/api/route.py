@@ -12,7 +12,7 @@ from aiohttp import web
 from router.api.jsonio import decode_body, json_response
 from router.classify.types import LEVELS
 from router.errors import InvalidRequest
-from router.explain import explain
+from router.explain import explain_dict, route_request_async
 from router.state import POLICY
 from router.wire import Request
 
@@ -51,15 +51,17 @@ async def route(request: web.Request) -> web.Response:
             "x-llr-policy": pool.policy.digest,
             "x-llr-policy-loaded-at": f"{holder.loaded_at:.3f}",
         },
-        data=explain(
-            decoded,
-            pool.policy,
-            pool.live,
-            body=body,
-            sensitivity_hint=hint,
-            disabled=pool.disabled,
-            remote=pool.remote,
-            absent=pool.absent,
+        data=explain_dict(
+            *await route_request_async(
+                decoded,
+                pool.policy,
+                pool.live,
+                body=body,
+                sensitivity_hint=hint,
+                disabled=pool.disabled,
+                remote=pool.remote,
+                absent=pool.absent,
+            )
         ),
     )
 
