@@ -13,6 +13,7 @@ from aiohttp.typedefs import Middleware
 
 from router.ab import Mirror
 from router.api import admin, proxy, reports, route
+from router.api.limits import Gate
 from router.api.middleware import errors, make_auth
 from router.backends.pool import build_pool, disabled_backends
 from router.metrics.live import LiveStats
@@ -22,6 +23,7 @@ from router.metrics.store import Store
 from router.policy.model import Policy
 from router.settings import DB_OFF, Settings
 from router.state import (
+    GATE,
     LIVE,
     MIRROR,
     POLICY,
@@ -124,7 +126,9 @@ async def stop_mirror(app: web.Application) -> None:
 def create_app(policy: Policy, settings: Settings) -> web.Application:
     middlewares: list[Middleware] = [errors]
     if settings.api_keys:
-        middlewares.append(make_auth(settings.api_keys))
+        middlewares.append(
+            make_auth(settings.api_keys, protect_metrics=settings.protect_metrics)
+        )
     app = web.Application(
         middlewares=middlewares, client_max_size=settings.max_body_bytes
     )
@@ -136,6 +140,8 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[LIVE] = LiveStats()
     app[SETTINGS] = settings
     app[MIRROR] = Mirror(recorder)
+    limits = settings.limits
+    app[GATE] = Gate(limits.max_concurrent, limits.max_queued, limits.queue_timeout_s)
     app.on_shutdown.append(stop_mirror)
     app.cleanup_ctx.append(client_session)
     app.cleanup_ctx.append(metrics_flusher)

@@ -22,7 +22,9 @@ import uvloop
 from aiohttp import web
 from prometheus_client import Gauge
 
+from router.api.edge import EdgeRunner
 from router.app import backend_status, create_app
+from router.policy.locality import is_loopback_host
 from router.policy.model import Policy
 from router.settings import Settings
 from router.state import POLICY, RECORDER, PolicyHolder
@@ -97,7 +99,9 @@ async def _watch(holder: PolicyHolder) -> None:
 
 async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     app = create_app(policy, settings)
-    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+    runner = EdgeRunner(
+        app, settings.limits, access_log=None, handler_cancellation=True
+    )
     await runner.setup()
     site = web.TCPSite(
         runner,
@@ -111,6 +115,12 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     log.info("serving %s on http://%s:%d", policy.source, settings.host, settings.port)
     for line in backend_status(policy):
         log.info(line)
+    if not settings.api_keys and not is_loopback_host(settings.host):
+        log.warning(
+            "listening on %s without inbound keys: anyone who can reach it can "
+            "use the backends' credentials; set LLR_API_KEYS or LLR_API_KEYS_FILE",
+            settings.host,
+        )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -19,6 +19,7 @@ import msgspec
 from aiohttp import web
 
 from router.api.jsonio import decode_with
+from router.api.limits import check_request, read_body
 from router.api.route import sensitivity_hint
 from router.backends.base import Api, Body, Reply, StreamBroken
 from router.backends.pool import BackendPool
@@ -28,7 +29,7 @@ from router.dispatch import Outcome, dispatch
 from router.errors import HTTPError, PrivacyPinned
 from router.explain import route_request
 from router.metrics.track import Delivery, RequestContext
-from router.state import MIRROR, POLICY, RECORDER
+from router.state import GATE, MIRROR, POLICY, RECORDER, SETTINGS
 from router.wire import chat_decoder, responses_decoder
 
 # nginx's convention for "client closed the connection before the answer".
@@ -83,8 +84,13 @@ async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
     pool = request.app[POLICY].pool
     rid = request_id(request)
     ctx = RequestContext(api=api, request_id=rid)
+    gate = request.app[GATE]
     try:
-        return await _serve(request, ctx, pool)
+        await gate.enter()
+        try:
+            return await _serve(request, ctx, pool)
+        finally:
+            gate.leave()
     except HTTPError as exc:
         ctx.failure = (exc.status, exc.code or exc.type)
         exc.headers["x-request-id"] = rid
@@ -106,10 +112,12 @@ async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
 async def _serve(
     request: web.Request, ctx: RequestContext, pool: BackendPool
 ) -> web.StreamResponse:
-    body = await request.read()
+    limits = request.app[SETTINGS].limits
+    body = await read_body(request, limits.body_timeout_s)
     ctx.t0 = time.perf_counter()  # router time starts once the body is in
     policy = pool.policy
     typed = ctx.request = decode_with(DECODERS[ctx.api], body)
+    check_request(typed, limits)
     hint = sensitivity_hint(request.headers, typed)
     ctx.stream = bool(typed.stream)
     c, d = route_request(
