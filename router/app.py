@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from router.ab import Mirror
-from router.api import admin, proxy, reports, route
+from router.api import admin, openapi, proxy, reports, route
 from router.api.limits import Gate
 from router.api.middleware import errors, make_auth
 from router.backends.pool import build_pool, disabled_backends
@@ -151,4 +151,5 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     route.setup(app)
     proxy.setup(app)
     reports.setup(app)
+    openapi.setup(app)
     return app

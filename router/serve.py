@@ -24,9 +24,8 @@ from prometheus_client import Gauge
 
 from router.api.edge import EdgeRunner
 from router.app import backend_status, create_app
-from router.policy.locality import is_loopback_host
 from router.policy.model import Policy
-from router.settings import Settings
+from router.settings import Settings, exposure_warning
 from router.state import POLICY, RECORDER, PolicyHolder
 
 log = logging.getLogger("router")
@@ -115,12 +114,9 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     log.info("serving %s on http://%s:%d", policy.source, settings.host, settings.port)
     for line in backend_status(policy):
         log.info(line)
-    if not settings.api_keys and not is_loopback_host(settings.host):
-        log.warning(
-            "listening on %s without inbound keys: anyone who can reach it can "
-            "use the backends' credentials; set LLR_API_KEYS or LLR_API_KEYS_FILE",
-            settings.host,
-        )
+    exposed = exposure_warning(settings)
+    if exposed is not None:
+        log.warning(exposed)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import msgspec
 
+from router.policy.locality import is_loopback_host
+
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # `--db off` / `LLR_DB=off`: no audit store (Prometheus and live estimates stay).
 DB_OFF = "off"
@@ -171,3 +173,14 @@ def settings_from(
             "LLR_API_KEYS_FILE)"
         )
     return s
+
+
+def exposure_warning(s: Settings) -> str | None:
+    """What to warn of when `s` serves beyond this machine without keys."""
+    if s.api_keys or is_loopback_host(s.host):
+        return None
+    return (
+        f"listening on {s.host} without inbound keys: anyone who can reach it "
+        "can spend the backends' credentials; set LLR_API_KEYS or "
+        "LLR_API_KEYS_FILE"
+    )

@@ -61,7 +61,6 @@ async def reload(request: web.Request) -> web.Response:
     return json_response(
         {
             "status": "reloaded",
-            "policy": policy.source,
             "policy_hash": policy.digest,
             "policy_loaded_at": holder.loaded_at,
         }
