@@ -11,7 +11,13 @@ import pytest
 
 from router.api.limits import Gate, check_request
 from router.errors import InvalidRequest, Overloaded
-from router.settings import LIMIT_ENV, Limits, api_keys_from, settings_from
+from router.settings import (
+    LIMIT_ENV,
+    Limits,
+    api_keys_from,
+    exposure_warning,
+    settings_from,
+)
 from router.wire import decode_request
 
 
@@ -161,3 +167,21 @@ def test_protecting_metrics_needs_keys() -> None:
         settings_from({"LLR_PROTECT_METRICS": "1"})
     s = settings_from({"LLR_PROTECT_METRICS": "1", "LLR_API_KEYS": "k"})
     assert s.protect_metrics and s.api_keys == {"k"}
+
+
+@pytest.mark.parametrize(
+    ("host", "keys", "warned"),
+    [
+        ("127.0.0.1", "", False),
+        ("::1", "", False),
+        ("localhost", "", False),
+        ("0.0.0.0", "", True),
+        ("10.1.2.3", "", True),
+        ("0.0.0.0", "k", False),
+    ],
+)
+def test_serving_beyond_loopback_without_keys_is_warned_of(
+    host: str, keys: str, warned: bool
+) -> None:
+    s = settings_from({"LLR_HOST": host, "LLR_API_KEYS": keys})
+    assert (exposure_warning(s) is not None) is warned
