@@ -56,11 +56,12 @@ def new_request_id() -> str:
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 
 
-def request_id(request: web.Request) -> str:
+def request_id(request: web.Request, own: str) -> str:
+    """The client's id when it is a plain token, else `own` (ours)."""
     given = request.headers.get("x-request-id")
     if given is not None and _CLIENT_ID.fullmatch(given):
         return given
-    return new_request_id()
+    return own
 
 
 def _route_label(d: Decision) -> str:
@@ -82,8 +83,11 @@ def _headers(
 
 async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
     pool = request.app[POLICY].pool
-    rid = request_id(request)
-    ctx = RequestContext(api=api, request_id=rid)
+    own = new_request_id()
+    rid = request_id(request, own)
+    # A/B samples by our id, never the client's: a client cannot pick (or
+    # avoid) being mirrored by choosing its x-request-id.
+    ctx = RequestContext(api=api, request_id=rid, sample_id=own)
     gate = request.app[GATE]
     try:
         await gate.enter()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+
+from router.state import MIRROR
 from tests.functional.conftest import Fake, Fakes, RouterFor, SdkFor
 
 CARD = "4111 1111 1111 1111"
@@ -80,3 +83,25 @@ async def test_failing_candidate_never_fails_the_client(
     assert r.choices[0].message.content == "echo: hi"
     await settle(fakes.sarmalink, 1)
     assert fakes.sarmalink.models_seen() == ["error-500"]
+
+
+async def test_sampling_is_keyed_on_the_routers_id_not_the_clients(
+    fakes: Fakes, router_for: RouterFor
+) -> None:
+    """Forty requests carrying one client id: with sampling keyed on that id
+    all or none would be mirrored; keyed on the router's own id, some are."""
+    half = AB.replace("sampleRate: 1.0", "sampleRate: 0.5").replace(
+        "maxConcurrent: 2", "maxConcurrent: 64"
+    )
+    server = await router_for(
+        fakes.policy("  - default: local\n", extra=half % "sarmalink")
+    )
+    body = {"model": "auto", "messages": [{"role": "user", "content": "hello"}]}
+    async with aiohttp.ClientSession(base_url=str(server.make_url(""))) as c:
+        for _ in range(40):
+            r = await c.post(
+                "/v1/chat/completions", json=body, headers={"x-request-id": "same"}
+            )
+            assert r.status == 200 and r.headers["x-request-id"] == "same"
+    await server.app[MIRROR].close()  # every shadow call has finished
+    assert 0 < len(fakes.sarmalink.requests) < 40
