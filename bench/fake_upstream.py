@@ -694,12 +694,13 @@ def make_app(
 # breaks after its first frame), `wrong-type` (the right body as text/html),
 # `retry-after-<s>` (429 with Retry-After), `burst-<n>` (this model's
 # requests fail in bursts of n with 500, then n succeed, ...), `recover-<n>`
-# (the first n fail with 503, every later one succeeds).
+# (the first n fail with 503, every later one succeeds), `sick-<ms>` (a 500
+# after <ms>).
 
 FAULTS = ("reset", "drip-<ms>", "bad-frames", "wrong-type", "retry-after-<s>",
-          "burst-<n>", "recover-<n>")  # fmt: skip
+          "burst-<n>", "recover-<n>", "sick-<ms>")  # fmt: skip
 _FAULT_RE = re.compile(
-    r"(drip|retry-after|burst|recover)-(\d+)|(reset|bad-frames|wrong-type)"
+    r"(drip|retry-after|burst|recover|sick)-(\d+)|(reset|bad-frames|wrong-type)"
 )
 # Requests seen per fault model name, for burst and recover.
 FAULT_COUNTS = web.AppKey("fake_upstream.fault_counts", dict[str, int])
@@ -733,6 +734,9 @@ async def _fault(
             return None
         status = 500 if kind == "burst" else 503
         return _error(dialect, status, f"fake upstream {kind} {seen}", None)
+    if kind == "sick":
+        await asyncio.sleep(arg / 1000)
+        return _error(dialect, 500, "fake upstream is sick", None)
     if kind == "retry-after":
         body = dialect.error(429, "fake upstream rate limit", "rate_limit_exceeded")
         return web.Response(
