@@ -27,6 +27,7 @@ KEYS = ("sk-test-frontier", "sk-test-sarmalink")
 CHAT = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
 AUTH = {"Authorization": "Bearer inbound-key"}
 AUTHORIZATIONS: list[str] = []  # what the quoting backend was sent
+QUOTED: list[str] = []  # every header it was sent, as text
 
 
 def policy(frontier: str, sarmalink: str) -> str:
@@ -48,6 +49,7 @@ def quoting(request: web.Request, body: bytes) -> web.StreamResponse:
     in the body and in a response header."""
     said = str(dict(request.headers))
     AUTHORIZATIONS.append(request.headers.get("Authorization", ""))
+    QUOTED.append(said)
     model = orjson.loads(body).get("model", "") if body else ""
     headers = {"x-echo": request.headers.get("Authorization", "")}
     status = {"e401": 401, "e500": 500, "e429": 429}.get(model)
@@ -142,3 +144,33 @@ async def test_backend_credentials_appear_nowhere(
     for key in KEYS:
         assert key not in everything
         assert key[:12] not in everything
+
+
+async def test_client_headers_never_reach_a_backend(
+    router_for: RouterFor, stand_in: StandInFor
+) -> None:
+    """Only the router's own headers go upstream: not the inbound key, not a
+    cookie, not hop-by-hop or proxy headers."""
+    backend = await stand_in(quoting)
+    server = await router_for(
+        policy(backend.url, backend.url), api_keys=frozenset({"inbound-key"})
+    )
+    client_headers = {
+        **AUTH,
+        "Cookie": "session=client-cookie-1",
+        "Proxy-Authorization": "Basic cHJveHk6c2VjcmV0",
+        "X-Forwarded-For": "10.9.8.7",
+        "Connection": "keep-alive, x-hop",
+        "x-hop": "hop-value",
+        "x-api-key": "inbound-key",
+    }
+    AUTHORIZATIONS.clear()
+    async with aiohttp.ClientSession(base_url=str(server.make_url(""))) as c:
+        r = await c.post("/v1/chat/completions", json=CHAT, headers=client_headers)
+        assert r.status == 200
+    await server.app[MIRROR].close()
+    assert AUTHORIZATIONS and all("inbound-key" not in a for a in AUTHORIZATIONS)
+    sent = "\n".join(quoted for quoted in QUOTED)
+    for value in ("client-cookie-1", "cHJveHk6c2VjcmV0", "10.9.8.7", "hop-value"):
+        assert value not in sent
+    assert "inbound-key" not in sent
