@@ -20,7 +20,7 @@ import pytest
 from tests.functional.procs import fake_upstream, policy_text, router
 
 CLIENTS = 6
-LOAD_BEFORE_S = 1.5
+ANSWERED_BEFORE = 20  # answers seen before the signal
 
 
 def _post(url: str, model: str, rid: str, stream: bool) -> int:
@@ -64,6 +64,7 @@ class Load:
                 status = _post(self.url, model, rid, stream=n % 2 == 0)
             except urllib.error.HTTPError as exc:
                 status = exc.code
+                exc.close()
             except urllib.error.URLError as exc:
                 if isinstance(exc.reason, ConnectionRefusedError):
                     with self.lock:
@@ -118,7 +119,9 @@ def test_sigterm_under_traffic(tmp_path: Path, workers: int) -> None:
             router(tmp_path, text, "--workers", str(workers)) as r,
             Load(r.url) as load,
         ):
-            time.sleep(LOAD_BEFORE_S)
+            deadline = time.monotonic() + 30
+            while len(load.answered) < ANSWERED_BEFORE and time.monotonic() < deadline:
+                time.sleep(0.05)
             assert load.answered, "no request was answered before the signal"
             code = r.stop(timeout=90)
             # Clients go on until they are refused: the listener is closed.
