@@ -641,6 +641,11 @@ def _generate(dialect: Dialect) -> Callable[[web.Request], Any]:
             refused = _ollama_refusal(answer.model, orjson.loads(raw))
             if refused is not None:
                 return _error(dialect, refused[0], refused[1], None)
+        fault = parse_fault(answer.model)
+        if fault is not None:
+            faulty = await _fault(request, dialect, answer, payload, fault)
+            if faulty is not None:
+                return faulty
         behaviour = state.behaviour or parse_behaviour(answer.model)
         if behaviour is not None:
             early = await _misbehave(request, dialect, answer, behaviour)
@@ -795,6 +800,7 @@ def make_app(
     app = web.Application()
     app[_STATE] = _State(name, record, forced)
     app[REQUESTS] = []
+    app[FAULT_COUNTS] = {}
     app[SHOWN] = []
     app[TAGGED] = []
     chat, responses = _generate(_Chat()), _generate(_Responses())
@@ -818,6 +824,85 @@ def make_app(
     app.router.add_get("/_fake/requests", _list_requests)
     app.router.add_delete("/_fake/requests", _clear_requests)
     return app
+
+
+# -- backend faults (the reliability tests) ------------------------------------
+# Picked by the model name, like the behaviours above, and answered before
+# them: `reset` (the connection aborted halfway through the body),
+# `drip-<ms>` (one byte every <ms>), `bad-frames` (a stream whose framing
+# breaks after its first frame), `wrong-type` (the right body as text/html),
+# `retry-after-<s>` (429 with Retry-After), `burst-<n>` (this model's
+# requests fail in bursts of n with 500, then n succeed, ...), `recover-<n>`
+# (the first n fail with 503, every later one succeeds), `sick-<ms>` (a 500
+# after <ms>).
+
+FAULTS = ("reset", "drip-<ms>", "bad-frames", "wrong-type", "retry-after-<s>",
+          "burst-<n>", "recover-<n>", "sick-<ms>")  # fmt: skip
+_FAULT_RE = re.compile(
+    r"(drip|retry-after|burst|recover|sick)-(\d+)|(reset|bad-frames|wrong-type)"
+)
+# Requests seen per fault model name, for burst and recover.
+FAULT_COUNTS = web.AppKey("fake_upstream.fault_counts", dict[str, int])
+
+
+@lru_cache(maxsize=1024)
+def parse_fault(name: str) -> Behaviour | None:
+    m = _FAULT_RE.match(name)
+    if m is None:
+        return None
+    if m[3] is not None:
+        return Behaviour(m[3])
+    return Behaviour(m[1], int(m[2]))
+
+
+async def _fault(
+    request: web.Request,
+    dialect: Dialect,
+    a: Answer,
+    payload: bytes,
+    fault: Behaviour,
+) -> web.StreamResponse | None:
+    """The faulty response, or None for the normal one."""
+    kind, arg = fault
+    headers = dialect.stream_headers if a.stream else _JSON_HEADERS
+    if kind in ("burst", "recover"):
+        counts = request.app[FAULT_COUNTS]
+        seen = counts[a.model] = counts.get(a.model, 0) + 1
+        failing = (seen - 1) // arg % 2 == 0 if kind == "burst" else seen <= arg
+        if not failing:
+            return None
+        status = 500 if kind == "burst" else 503
+        return _error(dialect, status, f"fake upstream {kind} {seen}", None)
+    if kind == "sick":
+        await asyncio.sleep(arg / 1000)
+        return _error(dialect, 500, "fake upstream is sick", None)
+    if kind == "retry-after":
+        body = dialect.error(429, "fake upstream rate limit", "rate_limit_exceeded")
+        return web.Response(
+            status=429, body=body, headers={**_JSON_HEADERS, "Retry-After": str(arg)}
+        )
+    if kind == "wrong-type":
+        return web.Response(body=payload, headers={"Content-Type": "text/html"})
+    response = web.StreamResponse(headers=headers)
+    if not a.stream:
+        response.content_length = len(payload)
+    await response.prepare(request)
+    if kind == "reset":
+        await response.write(payload[: len(payload) // 2])
+        if request.transport is not None:
+            request.transport.abort()
+        return response
+    if kind == "drip":
+        for i in range(len(payload)):
+            await response.write(payload[i : i + 1])
+            await asyncio.sleep(arg / 1000)
+        await response.write_eof()
+        return response
+    head, body, _ = dialect.frames(a)
+    first = (head or body)[0]
+    await response.write(first)
+    await response.write(b'data: {not json\n\nevent without data\n\n{"half": ')
+    return _abort(request, response)
 
 
 async def serve(app: web.Application, host: str, port: int) -> None:

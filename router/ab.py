@@ -1,8 +1,9 @@
 """A/B: mirror a sample of a primary backend's traffic to its candidate, and
 judge the pair from matched samples.
 
-Sampling is a deterministic hash of the request id, so a replay samples the
-same requests. Mirror calls run as owned background tasks after the client's
+Sampling is a deterministic hash of the id the router issued for the
+request (never the client's `x-request-id`, which a client could choose to
+be mirrored or not). Mirror calls run as owned background tasks after the client's
 answer is complete, bounded by `maxConcurrent` (a full set skips, never
 queues), and never for a pinned request unless the candidate is local.
 
@@ -67,7 +68,8 @@ class Mirror:
             return False
         primary = o.hop.backend
         candidate = ab.candidates.get(primary)
-        if candidate is None or not sampled(ctx.request_id, ab.sample_rate):
+        key = ctx.sample_id or ctx.request_id
+        if candidate is None or not sampled(key, ab.sample_rate):
             return False
         if d.pinned and not policy.backends[candidate].local:
             self._skip("pinned")

@@ -12,7 +12,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from router.ab import Mirror
-from router.api import admin, proxy, reports, route
+from router.api import admin, openapi, proxy, reports, route
+from router.api.limits import Gate
 from router.api.middleware import errors, make_auth
 from router.backends.pool import build_pool, disabled_backends
 from router.classify import preparing
@@ -24,6 +25,7 @@ from router.metrics.store import Store
 from router.policy.model import Policy
 from router.settings import DB_OFF, Settings
 from router.state import (
+    GATE,
     LIVE,
     MIRROR,
     POLICY,
@@ -156,7 +158,9 @@ async def stop_mirror(app: web.Application) -> None:
 def create_app(policy: Policy, settings: Settings) -> web.Application:
     middlewares: list[Middleware] = [errors]
     if settings.api_keys:
-        middlewares.append(make_auth(settings.api_keys))
+        middlewares.append(
+            make_auth(settings.api_keys, protect_metrics=settings.protect_metrics)
+        )
     app = web.Application(
         middlewares=middlewares, client_max_size=settings.max_body_bytes
     )
@@ -169,6 +173,8 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[LIVE] = LiveStats()
     app[SETTINGS] = settings
     app[MIRROR] = Mirror(recorder)
+    limits = settings.limits
+    app[GATE] = Gate(limits.max_concurrent, limits.max_queued, limits.queue_timeout_s)
     app.on_shutdown.append(stop_mirror)
     # The classifier's bank loads (or builds) in a thread while serving starts.
     app.cleanup_ctx.append(preparing)
@@ -181,4 +187,5 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     route.setup(app)
     proxy.setup(app)
     reports.setup(app)
+    openapi.setup(app)
     return app

@@ -8,9 +8,12 @@
         ├── Unauthorized          401 authentication_error
         ├── NotFound              404 invalid_request_error (unknown path)
         ├── MethodNotAllowed      405 invalid_request_error
+        ├── RequestTimeout        408 invalid_request_error (body too slow)
         ├── BodyTooLarge          413 invalid_request_error
+        ├── HeadersTooLarge       431 invalid_request_error
         ├── PolicyRejected        400 invalid_request_error (reload refused)
         ├── NotReady              503 service_unavailable
+        ├── Overloaded            503 server_error (Retry-After; concurrency cap)
         ├── PrivacyPinned         503 privacy_pinned (kept on this machine)
         ├── BackendFailed         502 upstream_error
         └── BackendTimeout        504 upstream_timeout
@@ -55,6 +58,9 @@ class HTTPError(RouterError):
     status: ClassVar[int] = 500
     type: ClassVar[str] = "server_error"
     code: ClassVar[str | None] = None
+    # Close the connection once the answer is out (the rest of the request
+    # is not worth waiting for).
+    closes: ClassVar[bool] = False
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
@@ -101,6 +107,32 @@ class BodyTooLarge(HTTPError):
     status = 413
     type = "invalid_request_error"
     code = "request_too_large"
+
+
+class RequestTimeout(HTTPError):
+    status = 408
+    type = "invalid_request_error"
+    code = "request_timeout"
+    closes = True
+
+
+class HeadersTooLarge(HTTPError):
+    status = 431
+    type = "invalid_request_error"
+    code = "request_header_fields_too_large"
+
+
+class Overloaded(HTTPError):
+    """Every request slot and queue place is taken; `Retry-After` says when
+    to come back (OpenAI's SDKs honour it)."""
+
+    status = 503
+    type = "server_error"
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.headers["Retry-After"] = str(retry_after_s)
 
 
 class PolicyRejected(HTTPError):

@@ -22,11 +22,12 @@ import uvloop
 from aiohttp import web
 from prometheus_client import Gauge
 
+from router.api.edge import EdgeRunner
 from router.app import backend_status, create_app
 from router.backends.pool import disabled_backends
 from router.logs import configure
 from router.policy.model import Policy
-from router.settings import Settings
+from router.settings import Settings, exposure_warning
 from router.state import POLICY, RECORDER, PolicyHolder
 
 log = logging.getLogger("router")
@@ -113,7 +114,9 @@ async def _watch(holder: PolicyHolder) -> None:
 
 async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     app = create_app(policy, settings)
-    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+    runner = EdgeRunner(
+        app, settings.limits, access_log=None, handler_cancellation=True
+    )
     await runner.setup()
     site = web.TCPSite(
         runner,
@@ -127,6 +130,9 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     log.info("serving %s on http://%s:%d", policy.source, settings.host, settings.port)
     for line in backend_status(policy):
         log.info(line)
+    exposed = exposure_warning(settings)
+    if exposed is not None:
+        log.warning(exposed)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from router.ab import Mirror
+from router.api.limits import Gate
 from router.backends.pool import BackendPool
 from router.errors import NotReady, PolicyError, Problem
 from router.metrics.live import LiveStats
@@ -104,3 +105,4 @@ SESSION = web.AppKey("session", aiohttp.ClientSession)
 RECORDER = web.AppKey("recorder", Recorder)
 MIRROR = web.AppKey("mirror", Mirror)
 STORE = web.AppKey("store", Store)
+GATE = web.AppKey("gate", Gate)

@@ -29,15 +29,29 @@ class InputAudio(msgspec.Struct, kw_only=True, gc=False):
     format: str | None = None
 
 
+# The content part types OpenAI accepts (../shared/specs/openai_openapi.yaml):
+# chat's ChatCompletionRequest*MessageContentPart, the Responses InputContent
+# of messages and tool outputs, OutputMessageContent and a reasoning item's
+# content. Another type is a 400 naming the allowed ones: the router cannot
+# promise to have read a part it does not know.
+ChatPartType = Literal["text", "image_url", "input_audio", "file", "refusal"]
+InputPartType = Literal[
+    "input_text", "input_image", "input_file", "output_text", "refusal",
+    "reasoning_text",
+]  # fmt: skip
+PartType = Literal[ChatPartType, InputPartType]
+
+
 class ContentPart(msgspec.Struct, kw_only=True, gc=False):
     """One content part of either API (`text`, `image_url`, `input_text`,
     `input_image`, `input_audio`, `output_text`, `refusal`, `file`, ...).
 
-    Kept as one lenient Struct rather than a tagged union so that a part type
-    the router does not know yet still decodes and is still scanned.
+    One Struct for both APIs, so a part of the other API's types decodes
+    too (and is read); `type` defaults to `text` where a list of
+    objects names none (e.g. shell call outputs).
     """
 
-    type: str = "text"
+    type: PartType = "text"
     text: str | None = None
     refusal: str | None = None
     # Chat uses {"image_url": {"url": ...}}; Responses uses {"image_url": "..."}.
@@ -67,6 +81,9 @@ InputRole = Literal["user", "assistant", "system", "developer"]
 ALLOWED: dict[str, tuple[str, ...]] = {
     "messages[].role": get_args(ChatRole),
     "input[].role": get_args(InputRole),
+    "messages[].content[].type": get_args(ChatPartType),
+    "input[].content[].type": get_args(InputPartType),
+    "input[].output[].type": ("input_text", "input_image", "input_file"),
 }
 
 

@@ -5,6 +5,7 @@ Every failure leaves as OpenAI's error shape; nothing leaks a traceback.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 
@@ -24,8 +25,10 @@ from router.state import SETTINGS
 
 log = logging.getLogger("router.api")
 
-# Probes and scrapes stay open even when inbound keys are configured.
-OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+# Probes and scrapes stay open even when inbound keys are configured
+# (`/metrics` too unless LLR_PROTECT_METRICS=1); none of them shows a path,
+# an endpoint or a setting.
+OPEN_PATHS = frozenset({"/health", "/ready", "/metrics", "/openapi.json"})
 
 
 def _from_aiohttp(exc: web.HTTPException, request: web.Request) -> HTTPError:
@@ -51,7 +54,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise BodyTooLarge(f"Request body exceeds the limit of {limit} bytes.")
         return await handler(request)
     except HTTPError as exc:
-        return json_response(exc.body(), status=exc.status, headers=exc.headers)
+        resp = json_response(exc.body(), status=exc.status, headers=exc.headers)
+        if exc.closes:
+            # Out now, then close: aiohttp would otherwise linger reading the
+            # rest of a body that is arriving too slowly.
+            await resp.prepare(request)
+            await resp.write_eof()
+            request.protocol.force_close()
+        return resp
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -79,23 +89,30 @@ def _presented_key(request: web.Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def make_auth(keys: frozenset[str]) -> Middleware:
-    """Require one of `keys` as a bearer token on every non-probe path."""
-    encoded = [k.encode() for k in keys]
+def _digest(key: bytes) -> bytes:
+    return hashlib.sha256(key).digest()
+
+
+def make_auth(keys: frozenset[str], *, protect_metrics: bool = False) -> Middleware:
+    """Require one of `keys` as a bearer token on every path but the open
+    ones. Keys are compared as SHA-256 digests, each with
+    `hmac.compare_digest`, against every key: the time taken reveals neither
+    a key's length nor which one matched."""
+    digests = [_digest(k.encode()) for k in keys]
+    open_paths = OPEN_PATHS - {"/metrics"} if protect_metrics else OPEN_PATHS
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path not in OPEN_PATHS:
+        if request.path not in open_paths:
             presented = _presented_key(request)
             if presented is None:
                 raise Unauthorized(
                     "Missing API key: send 'Authorization: Bearer <key>'."
                 )
             # Header bytes that are not UTF-8 arrive as surrogate escapes.
-            given = presented.encode("utf-8", "surrogateescape")
-            # Compare against every key so timing does not reveal which matched.
+            given = _digest(presented.encode("utf-8", "surrogateescape"))
             ok = False
-            for key in encoded:
+            for key in digests:
                 ok |= hmac.compare_digest(given, key)
             if not ok:
                 raise Unauthorized("Invalid API key.")

@@ -19,6 +19,7 @@ import msgspec
 from aiohttp import web
 
 from router.api.jsonio import decode_with
+from router.api.limits import check_request, read_body
 from router.api.route import sensitivity_hint
 from router.backends.base import Api, Body, Reply, StreamBroken
 from router.backends.pool import BackendPool
@@ -28,7 +29,7 @@ from router.dispatch import Outcome, dispatch
 from router.errors import HTTPError, PrivacyPinned
 from router.explain import route_request_async
 from router.metrics.track import Delivery, RequestContext
-from router.state import MIRROR, POLICY, RECORDER
+from router.state import GATE, MIRROR, POLICY, RECORDER, SETTINGS
 from router.wire import chat_decoder, responses_decoder
 
 # nginx's convention for "client closed the connection before the answer".
@@ -55,11 +56,12 @@ def new_request_id() -> str:
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 
 
-def request_id(request: web.Request) -> str:
+def request_id(request: web.Request, own: str) -> str:
+    """The client's id when it is a plain token, else `own` (ours)."""
     given = request.headers.get("x-request-id")
     if given is not None and _CLIENT_ID.fullmatch(given):
         return given
-    return new_request_id()
+    return own
 
 
 def _route_label(d: Decision) -> str:
@@ -81,10 +83,18 @@ def _headers(
 
 async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
     pool = request.app[POLICY].pool
-    rid = request_id(request)
-    ctx = RequestContext(api=api, request_id=rid)
+    own = new_request_id()
+    rid = request_id(request, own)
+    # A/B samples by our id, never the client's: a client cannot pick (or
+    # avoid) being mirrored by choosing its x-request-id.
+    ctx = RequestContext(api=api, request_id=rid, sample_id=own)
+    gate = request.app[GATE]
     try:
-        return await _serve(request, ctx, pool)
+        await gate.enter()
+        try:
+            return await _serve(request, ctx, pool)
+        finally:
+            gate.leave()
     except HTTPError as exc:
         ctx.failure = (exc.status, exc.code or exc.type)
         exc.headers["x-request-id"] = rid
@@ -107,10 +117,12 @@ async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
 async def _serve(
     request: web.Request, ctx: RequestContext, pool: BackendPool
 ) -> web.StreamResponse:
-    body = await request.read()
+    limits = request.app[SETTINGS].limits
+    body = await read_body(request, limits.body_timeout_s)
     ctx.t0 = time.perf_counter()  # router time starts once the body is in
     policy = pool.policy
     typed = ctx.request = decode_with(DECODERS[ctx.api], body)
+    check_request(typed, limits)
     hint = sensitivity_hint(request.headers, typed)
     ctx.stream = bool(typed.stream)
     c, d = await route_request_async(

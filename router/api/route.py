@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from router.api.jsonio import decode_body, json_response
+from router.api.limits import check_request, read_body
 from router.classify.types import LEVELS
 from router.errors import InvalidRequest
 from router.explain import explain_dict, route_request_async
-from router.state import POLICY
+from router.state import GATE, POLICY, SETTINGS
 from router.wire import Request
 
 SENSITIVITY_HEADER = "x-llr-sensitivity"
@@ -41,8 +42,14 @@ def sensitivity_hint(headers: Mapping[str, str], decoded: Request) -> str | None
 
 
 async def route(request: web.Request) -> web.Response:
-    body = await request.read()
+    gate, limits = request.app[GATE], request.app[SETTINGS].limits
+    await gate.enter()
+    try:
+        body = await read_body(request, limits.body_timeout_s)
+    finally:
+        gate.leave()
     decoded = decode_body(body)
+    check_request(decoded, limits)
     hint = sensitivity_hint(request.headers, decoded)
     holder = request.app[POLICY]
     pool = holder.pool

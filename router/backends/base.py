@@ -191,6 +191,7 @@ class HTTPAdapter:
         self._session = session
         self._base = backend.endpoint.rstrip("/")
         self._timeout = timeout_for(backend)
+        self._whole_timeout = whole_timeout_for(backend)
         self._headers = {"Content-Type": "application/json"}
         self._secrets: tuple[str, ...] = (key,) if key else ()
         self._secret_bytes = tuple(k.encode() for k in self._secrets)
@@ -215,7 +216,7 @@ class HTTPAdapter:
             path,
             payload,
             {**self._headers, "X-Request-Id": call.request_id, **headers},
-            self._timeout,
+            self._timeout if call.stream else self._whole_timeout,
         )
 
     async def _request(
@@ -311,6 +312,17 @@ def timeout_for(backend: Backend) -> aiohttp.ClientTimeout:
     seconds = backend.timeout_ms / 1000
     return aiohttp.ClientTimeout(
         total=None, connect=min(seconds, 10.0), sock_read=seconds
+    )
+
+
+def whole_timeout_for(backend: Backend) -> aiohttp.ClientTimeout:
+    """For an answer that is not streamed: as `timeout_for`, and the whole
+    answer within `timeoutMs` of its first byte (a backend sending a byte at
+    a time can no longer hold a request for ever)."""
+    seconds = backend.timeout_ms / 1000
+    connect = min(seconds, 10.0)
+    return aiohttp.ClientTimeout(
+        total=connect + 2 * seconds, connect=connect, sock_read=seconds
     )
 
 

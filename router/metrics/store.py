@@ -88,6 +88,17 @@ async def _connect(path: str, *, read_only: bool) -> aiosqlite.Connection:
     return conn
 
 
+async def _insert(conn: aiosqlite.Connection, batch: list[Record]) -> None:
+    requests = [
+        msgspec.structs.astuple(r) for r in batch if isinstance(r, RequestRecord)
+    ]
+    shadows = [msgspec.structs.astuple(r) for r in batch if isinstance(r, ShadowRecord)]
+    if requests:
+        await conn.executemany(INSERT_REQUEST, requests)
+    if shadows:
+        await conn.executemany(INSERT_SHADOW, shadows)
+
+
 class Store:
     """The spool. Build it with `await Store.open(path)`; call `submit()` from
     the event loop's thread only."""
@@ -246,32 +257,44 @@ class Store:
             await self._write([pending.popleft() for _ in range(n)])
 
     async def _write(self, batch: list[Record]) -> None:
-        requests = [
-            msgspec.structs.astuple(r) for r in batch if isinstance(r, RequestRecord)
-        ]
-        shadows = [
-            msgspec.structs.astuple(r) for r in batch if isinstance(r, ShadowRecord)
-        ]
-
-        async def insert(conn: aiosqlite.Connection) -> None:
-            if requests:
-                await conn.executemany(INSERT_REQUEST, requests)
-            if shadows:
-                await conn.executemany(INSERT_SHADOW, shadows)
-
+        """One transaction for the batch; if it fails, each record in its
+        own, so one row that cannot be written never takes the others."""
         try:
-            async with self._write_lock:
-                await atomic(self._wconn, insert)
-        except asyncio.CancelledError:
-            self._drop(len(batch), "cancelled while writing a batch")
-            raise
-        except Exception as exc:
-            self._drop(len(batch), f"write failed ({exc!r})")
-        else:
-            self.written += len(batch)
+            try:
+                async with self._write_lock:
+                    await atomic(self._wconn, functools.partial(_insert, batch=batch))
+            except asyncio.CancelledError:
+                self._drop(len(batch), "cancelled while writing a batch")
+                raise
+            except Exception as exc:
+                if len(batch) == 1:
+                    self._drop(1, f"write failed ({exc!r})")
+                    return
+                log.warning(
+                    "metrics store: a batch of %d failed (%r); writing it row by row",
+                    len(batch),
+                    exc,
+                )
+                for i, record in enumerate(batch):
+                    try:
+                        await self._write_one(record)
+                    except asyncio.CancelledError:
+                        self._drop(len(batch) - i, "cancelled while writing rows")
+                        raise
+            else:
+                self.written += len(batch)
         finally:
             self._settled += len(batch)
             self._progress.set()
+
+    async def _write_one(self, record: Record) -> None:
+        try:
+            async with self._write_lock:
+                await atomic(self._wconn, functools.partial(_insert, batch=[record]))
+        except Exception as exc:
+            self._drop(1, f"write failed ({exc!r})")
+        else:
+            self.written += 1
 
     async def flush(self) -> None:
         """Wait until every record accepted so far is committed (or lost to a

@@ -54,6 +54,8 @@ class Delivery(msgspec.Struct, kw_only=True, gc=False):
 class RequestContext(msgspec.Struct, kw_only=True):
     api: Api
     request_id: str
+    # The router's own id for this request (A/B sampling keys on it).
+    sample_id: str = ""
     t0: float = msgspec.field(default_factory=time.perf_counter)
     ts: float = msgspec.field(default_factory=time.time)
     stream: bool = False

@@ -22,9 +22,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from openai import AsyncOpenAI
 
+from router.api.edge import EdgeRunner
 from router.app import create_app
 from router.policy import load_policy_text
 from router.settings import Settings
+from router.state import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,6 +74,14 @@ PULLED = (
     "notools-llama",
     "slow-stream-150",
 )
+
+
+class EdgeTestServer(TestServer):
+    """A TestServer whose connections run under the router's edge limits, as
+    `llm-router serve` does (431s, idle and body timeouts)."""
+
+    async def _make_runner(self, **kwargs: Any) -> EdgeRunner:
+        return EdgeRunner(self.app, self.app[SETTINGS].limits, **kwargs)
 
 
 @dataclass
@@ -185,7 +195,7 @@ async def router_for(backend_keys: None, tmp_path: Path) -> AsyncIterator[Router
         policy = load_policy_text(policy_yaml, "test-policy.yaml")
         settings.setdefault("db", str(tmp_path / f"metrics-{len(servers)}.db"))
         app = create_app(policy, Settings(policy="test-policy.yaml", **settings))
-        server = TestServer(app, host="127.0.0.1")
+        server = EdgeTestServer(app, host="127.0.0.1")
         await server.start_server()
         servers.append(server)
         return server

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+
+from router.state import MIRROR
 from tests.functional.conftest import Fake, Fakes, RouterFor, SdkFor
 
 CARD = "4111 1111 1111 1111"
@@ -12,7 +15,7 @@ AB = "ab: {enabled: true, sampleRate: 1.0, maxConcurrent: 2, candidates: {local:
 
 
 async def settle(fake: Fake, count: int) -> None:
-    for _ in range(250):
+    for _ in range(1500):  # 30 s at most: a busy machine is slow, not wrong
         if len(fake.requests) >= count:
             return
         await asyncio.sleep(0.02)
@@ -37,7 +40,8 @@ async def test_never_mirrors_pinned_to_non_local(
     fakes: Fakes, router_for: RouterFor, sdk: SdkFor
 ) -> None:
     text = fakes.policy("  - default: local\n", extra=AB % "sarmalink")
-    c = sdk(await router_for(text))
+    server = await router_for(text)
+    c = sdk(server)
     for stream in (False, True):
         r = await c.chat.completions.create(
             model="auto",
@@ -47,7 +51,7 @@ async def test_never_mirrors_pinned_to_non_local(
         if stream:
             async for _ in r:  # type: ignore[union-attr]
                 pass
-    await asyncio.sleep(0.3)
+    await server.app[MIRROR].close()  # any mirror call would have been sent
     assert fakes.sarmalink.requests == [] and fakes.frontier.requests == []
     assert len(fakes.local.requests) == 2
 
@@ -80,3 +84,25 @@ async def test_failing_candidate_never_fails_the_client(
     assert r.choices[0].message.content == "echo: hi"
     await settle(fakes.sarmalink, 1)
     assert fakes.sarmalink.models_seen() == ["error-500"]
+
+
+async def test_sampling_is_keyed_on_the_routers_id_not_the_clients(
+    fakes: Fakes, router_for: RouterFor
+) -> None:
+    """Forty requests carrying one client id: with sampling keyed on that id
+    all or none would be mirrored; keyed on the router's own id, some are."""
+    half = AB.replace("sampleRate: 1.0", "sampleRate: 0.5").replace(
+        "maxConcurrent: 2", "maxConcurrent: 64"
+    )
+    server = await router_for(
+        fakes.policy("  - default: local\n", extra=half % "sarmalink")
+    )
+    body = {"model": "auto", "messages": [{"role": "user", "content": "hello"}]}
+    async with aiohttp.ClientSession(base_url=str(server.make_url(""))) as c:
+        for _ in range(40):
+            r = await c.post(
+                "/v1/chat/completions", json=body, headers={"x-request-id": "same"}
+            )
+            assert r.status == 200 and r.headers["x-request-id"] == "same"
+    await server.app[MIRROR].close()  # every shadow call has finished
+    assert 0 < len(fakes.sarmalink.requests) < 40

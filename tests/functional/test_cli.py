@@ -160,6 +160,23 @@ def wait_http(url: str, deadline: float) -> bytes:
             time.sleep(0.1)
 
 
+def wait_metric(base: str, name: str, expected: float, wait_s: float = 30) -> float:
+    """The sum of `name`'s samples once it reaches `expected` (or at the
+    deadline, whatever it is then)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        scraped = wait_http(base + "/metrics", deadline).decode()
+        total = sum(
+            s.value
+            for family in text_string_to_metric_families(scraped)
+            for s in family.samples
+            if s.name == name
+        )
+        if total >= expected or time.monotonic() > deadline:
+            return total
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_starts_reloads_and_stops(tmp_path: Path, workers: int) -> None:
     port = free_port()
@@ -185,7 +202,7 @@ def test_serve_starts_reloads_and_stops(tmp_path: Path, workers: int) -> None:
             headers={"content-type": "application/json"},
             data=b'{"model":"auto","messages":[{"role":"user","content":"hi"}]}',
         )
-        with urllib.request.urlopen(req, timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=30) as r:
             assert json.loads(r.read())["decision"]["route"] == 2
         chat = b'{"model":"auto","messages":[{"role":"user","content":"hi"}]}'
         for _ in range(6):  # no backend is up: each is a counted 502
@@ -196,22 +213,17 @@ def test_serve_starts_reloads_and_stops(tmp_path: Path, workers: int) -> None:
                 data=chat,
             )
             with pytest.raises(urllib.error.HTTPError) as info:
-                urllib.request.urlopen(req, timeout=10)
+                urllib.request.urlopen(req, timeout=30)
             assert info.value.code == 502
             info.value.close()
-        scraped = wait_http(base + "/metrics", time.monotonic() + 5).decode()
-        total = sum(
-            s.value
-            for family in text_string_to_metric_families(scraped)
-            for s in family.samples
-            if s.name == "llr_requests_total"
-        )
-        assert total == 6, scraped
+        # Each worker applies its observations once a second: poll, never sleep.
+        assert wait_metric(base, "llr_requests_total", 6) == 6
         policy.write_text("not: [valid\n")
         proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        # Every worker has tried the reload (and kept the running policy).
+        assert wait_metric(base, "llr_policy_reloads_total", workers) == workers
         assert (
-            json.loads(wait_http(base + "/ready", time.monotonic() + 5))["status"]
+            json.loads(wait_http(base + "/ready", time.monotonic() + 30))["status"]
             == "ready"
         )
     finally:

@@ -15,6 +15,7 @@ from router.app import create_app
 from router.policy import load_policy
 from router.settings import Settings
 from router.state import STORE
+from tests.functional.conftest import EdgeTestServer
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "policy.example.yaml")
 CHAT = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
@@ -26,7 +27,8 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
     settings = Settings(
         policy=EXAMPLE, db=str(tmp_path / "m.db"), api_keys=frozenset({"k"})
     )
-    s = TestServer(create_app(load_policy(EXAMPLE), settings), host="127.0.0.1")
+    app = create_app(load_policy(EXAMPLE), settings)
+    s = EdgeTestServer(app, host="127.0.0.1")
     await s.start_server()
     yield s
     await s.close()
@@ -152,3 +154,51 @@ async def test_unknown_roles_are_a_400_naming_the_allowed_ones(
     error = (await r.json())["error"]
     assert error["param"] == param
     assert error["message"].endswith(f"expected one of {allowed}")
+
+
+HOSTILE_IDS = [
+    b"bad\xff",
+    b"x" * 8000,
+    b"a b",
+    b"\xc3\xa9t\xc3\xa9",
+    b"",
+    b"'; DROP TABLE requests; --",
+    b"ok-id-1",
+]
+
+
+async def test_hostile_request_ids_sent_together_each_keep_their_row(
+    server: TestServer,
+) -> None:
+    ids = [HOSTILE_IDS[i % len(HOSTILE_IDS)] for i in range(42)]
+    answers = await asyncio.gather(
+        *(
+            raw_post(
+                server,
+                b"/v1/chat/completions",
+                b"Authorization: Bearer k\r\nX-Request-Id: " + rid,
+            )
+            for rid in ids
+        )
+    )
+    assert all(a.startswith(b"HTTP/1.1 ") for a in answers)
+    store = server.app[STORE]
+    await store.flush()
+    assert (store.written, store.dropped) == (42, 0)
+    kept = [row[0] for row in await store_ids(server)]
+    assert len(kept) == 42 and kept.count("ok-id-1") == 6
+    assert all(len(k) <= 128 and k.isascii() and k.isprintable() for k in kept)
+
+
+async def test_a_control_character_in_a_header_is_an_openai_400(
+    server: TestServer,
+) -> None:
+    answer = await raw_post(server, b"/v1/route", b"X-Request-Id: ctl\x01x")
+    assert answer.split(b" ", 2)[1] == b"400", answer[:200]  # HTTP/1.0: refused early
+    assert b'"invalid_request_error"' in answer and b"ctl" not in answer
+
+
+async def store_ids(server: TestServer) -> list[tuple[str]]:
+    conn = server.app[STORE]._rconn
+    async with conn.execute("SELECT request_id FROM requests") as cur:
+        return [tuple(r) for r in await cur.fetchall()]

@@ -29,6 +29,17 @@ def post(url: str, model: str) -> int:
         return int(r.status)
 
 
+def received(fake: str, count: int, wait_s: float = 30) -> None:
+    """Wait until the fake upstream has received `count` requests."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(fake + "/_fake/requests", timeout=10) as r:
+            if len(json.loads(r.read())) >= count:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"the fake did not receive {count} requests")
+
+
 def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
     fake_port, port = free_port(), free_port()
     db = tmp_path / "m.db"
@@ -36,14 +47,14 @@ def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
     policy.write_text(
         "backends:\n"
         f"  local: {{type: ollama, endpoint: 'http://127.0.0.1:{fake_port}',\n"
-        "           models: [llama3.2, slow-800]}\n"
+        "           models: [llama3.2, slow-2000]}\n"
         "routes:\n"
         "  - default: local\n"
     )
     e = env()
     fake = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "fake_upstream.py"), "--port",
-         str(fake_port), "--no-record", "--pulled", "llama3.2,slow-800"],
+         str(fake_port), "--pulled", "llama3.2,slow-800"],
         env=e, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     router = subprocess.Popen(
@@ -57,10 +68,11 @@ def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
         assert post(base + "/v1/chat/completions", "llama3.2") == 200
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
             futures = [
-                pool.submit(post, base + "/v1/chat/completions", "slow-800")
+                pool.submit(post, base + "/v1/chat/completions", "slow-2000")
                 for _ in range(IN_FLIGHT)
             ]
-            time.sleep(0.4)  # all in flight, none answered yet
+            # All in flight (the fake has every one), none answered yet.
+            received(f"http://127.0.0.1:{fake_port}", IN_FLIGHT + 1)
             router.send_signal(signal.SIGTERM)
             statuses = [f.result() for f in futures]
         out, _ = router.communicate(timeout=60)
@@ -75,4 +87,4 @@ def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
         got = conn.execute("SELECT model, status FROM requests").fetchall()
     finally:
         conn.close()
-    assert sorted(got) == sorted([("llama3.2", 200)] + [("slow-800", 200)] * IN_FLIGHT)
+    assert sorted(got) == sorted([("llama3.2", 200)] + [("slow-2000", 200)] * IN_FLIGHT)

@@ -132,22 +132,24 @@ async def test_close_twice_and_concurrently(tmp_path: Path) -> None:
     assert rows(tmp_path / "m.db", "SELECT count(*) FROM requests")[0][0] == 1
 
 
-async def test_a_failed_batch_is_counted_and_the_writer_goes_on(
+async def test_a_failed_batch_is_retried_row_by_row_and_the_writer_goes_on(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "m.db"
     told: list[int] = []
     async with opened(db, on_drop=told.append) as store:
         script(db, "ALTER TABLE shadow RENAME TO shadow_gone")
-        store.submit(req(request_id="lost"))
-        store.submit(shadow())
+        store.submit(req(request_id="before"))
+        store.submit(shadow())  # its table is gone: this row cannot be written
+        store.submit(req(request_id="after"))
         await store.flush()
-        assert (store.dropped, told, store.written) == (2, [2], 0)
+        assert (store.dropped, told, store.written) == (1, [1], 2)
         script(db, "ALTER TABLE shadow_gone RENAME TO shadow")
         store.submit(req(request_id="kept"))
         await store.flush()
         assert store.is_open
-    assert [r[0] for r in rows(db, "SELECT request_id FROM requests")] == ["kept"]
+    ids = [r[0] for r in rows(db, "SELECT request_id FROM requests")]
+    assert sorted(ids) == ["after", "before", "kept"]
 
 
 async def test_flush_waits_for_the_writer(tmp_path: Path) -> None:
