@@ -39,7 +39,9 @@ async def ready(request: web.Request) -> web.Response:
             "policy_loaded_at": holder.loaded_at,
             "disabled": sorted(pool.disabled),
             "circuits": pool.open_circuits(),
-            "missing_models": pool.missing_models(),
+            # How many of each backend's models are not pulled (which ones:
+            # /v1/models lists what is there; nothing here names configuration).
+            "missing_models": {n: len(m) for n, m in pool.missing_models().items()},
         }
     )
 

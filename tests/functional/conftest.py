@@ -73,6 +73,10 @@ PULLED = (
     "unpulled-llama",
     "notools-llama",
     "slow-stream-150",
+    # The faults of test_backend_faults and test_privacy_faults.
+    *("reset", "bad-frames", "wrong-type", "slow-200", "slow-900", "drip-300"),
+    *("retry-after-1", "retry-after-30", "slow-stream-200"),
+    *("burst-2", "recover-2", "recover-3", "sick-400"),
 )
 
 

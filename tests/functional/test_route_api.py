@@ -58,7 +58,8 @@ async def test_health_and_ready(aiohttp_client: AiohttpClient) -> None:
     assert r.status == 200 and body["status"] == "ready"
     assert body["disabled"] == [] and body["circuits"] == {}
     assert set(body) == {
-        "status", "policy_hash", "policy_loaded_at", "disabled", "circuits"
+        "status", "policy_hash", "policy_loaded_at", "disabled", "circuits",
+        "missing_models",
     }  # fmt: skip
     assert "policy.example.yaml" not in await r.text()
 

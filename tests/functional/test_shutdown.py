@@ -54,7 +54,7 @@ def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
     e = env()
     fake = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "fake_upstream.py"), "--port",
-         str(fake_port), "--pulled", "llama3.2,slow-800"],
+         str(fake_port), "--pulled", "llama3.2,slow-2000"],
         env=e, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     router = subprocess.Popen(
