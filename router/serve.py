@@ -138,6 +138,10 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, app[POLICY].reload)
+    if _EARLY_HUP:
+        # A SIGHUP that came while this worker was starting: reload now.
+        _EARLY_HUP.clear()
+        app[POLICY].reload()
     probe = asyncio.create_task(_probe_local(policy, app[RECORDER].metrics.backend_up))
     tasks = [probe]
     if settings.watch:
@@ -152,7 +156,13 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
         await runner.cleanup()
 
 
+# SIGHUPs a worker got before its loop could take them (the parent forwards
+# them from the start; the default action would end the worker).
+_EARLY_HUP: list[int] = []
+
+
 def _worker(policy: Policy, settings: Settings) -> None:
+    signal.signal(signal.SIGHUP, lambda signum, _frame: _EARLY_HUP.append(signum))
     configure(settings.log_format, settings.log_level)
     uvloop.run(_serve(policy, settings, reuse_port=True))
 
