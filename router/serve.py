@@ -16,6 +16,8 @@ import os
 import shutil
 import signal
 import tempfile
+from multiprocessing.connection import wait
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvloop
@@ -33,6 +35,8 @@ from router.state import POLICY, RECORDER, PolicyHolder
 log = logging.getLogger("router")
 
 SHUTDOWN_GRACE_S = 30.0
+# How often the parent looks for a worker ready to take a held SIGHUP.
+HELD_POLL_S = 0.1
 
 
 NO_BACKEND_HINT = (
@@ -112,7 +116,11 @@ async def _watch(holder: PolicyHolder) -> None:
             holder.reload()
 
 
-async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
+async def _serve(
+    policy: Policy, settings: Settings, reuse_port: bool, ready: Any = None
+) -> None:
+    """Serve until SIGTERM/SIGINT; `ready` (a multiprocessing Event) is set
+    once SIGHUP reloads, so a parent knows it may forward one."""
     app = create_app(policy, settings)
     runner = EdgeRunner(
         app, settings.limits, access_log=None, handler_cancellation=True
@@ -138,10 +146,8 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, app[POLICY].reload)
-    if _EARLY_HUP:
-        # A SIGHUP that came while this worker was starting: reload now.
-        _EARLY_HUP.clear()
-        app[POLICY].reload()
+    if ready is not None:
+        ready.set()
     probe = asyncio.create_task(_probe_local(policy, app[RECORDER].metrics.backend_up))
     tasks = [probe]
     if settings.watch:
@@ -156,15 +162,9 @@ async def _serve(policy: Policy, settings: Settings, reuse_port: bool) -> None:
         await runner.cleanup()
 
 
-# SIGHUPs a worker got before its loop could take them (the parent forwards
-# them from the start; the default action would end the worker).
-_EARLY_HUP: list[int] = []
-
-
-def _worker(policy: Policy, settings: Settings) -> None:
-    signal.signal(signal.SIGHUP, lambda signum, _frame: _EARLY_HUP.append(signum))
+def _worker(policy: Policy, settings: Settings, ready: Any) -> None:
     configure(settings.log_format, settings.log_level)
-    uvloop.run(_serve(policy, settings, reuse_port=True))
+    uvloop.run(_serve(policy, settings, reuse_port=True, ready=ready))
 
 
 def serve(policy: Policy, settings: Settings) -> None:
@@ -178,14 +178,25 @@ def serve(policy: Policy, settings: Settings) -> None:
         own_dir = tempfile.mkdtemp(prefix="llr-prom-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_dir
     ctx = multiprocessing.get_context("spawn")
+    # A worker takes SIGHUP once its loop handles it (`ready`); the parent
+    # holds each one until then (the default action would end the worker).
+    # The children start with it ignored, for the moment before that.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    readies = [ctx.Event() for _ in range(settings.workers)]
     procs = [
-        ctx.Process(target=_worker, args=(policy, settings), name=f"llr-worker-{i}")
-        for i in range(settings.workers)
+        ctx.Process(
+            target=_worker, args=(policy, settings, ready), name=f"llr-worker-{i}"
+        )
+        for i, ready in enumerate(readies)
     ]
     for p in procs:
         p.start()
+    held: set[int] = set()
 
     def forward(signum: int, _frame: object) -> None:
+        if signum == signal.SIGHUP:
+            held.update(range(len(procs)))  # sent by the loop below
+            return
         for p in procs:
             if p.pid is not None and p.is_alive():
                 os.kill(p.pid, signum)
@@ -193,8 +204,16 @@ def serve(policy: Policy, settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
     try:
-        for p in procs:
-            p.join()
+        while any(p.is_alive() for p in procs):
+            # tuple() copies in one step: the handler may add to `held`.
+            for i in tuple(held):
+                if not readies[i].is_set():
+                    continue
+                held.discard(i)
+                pid = procs[i].pid
+                if pid is not None and procs[i].is_alive():
+                    os.kill(pid, signal.SIGHUP)
+            wait([p.sentinel for p in procs], timeout=HELD_POLL_S)
     finally:
         if own_dir is not None:
             shutil.rmtree(own_dir, ignore_errors=True)
