@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ from aiohttp.typedefs import Middleware
 
 from router.ab import Mirror
 from router.api import admin, openapi, proxy, reports, route
-from router.api.limits import Gate
+from router.api.limits import Drain, Gate
 from router.api.middleware import errors, make_auth
 from router.backends.pool import build_pool, disabled_backends
 from router.classify import preparing
@@ -25,6 +26,7 @@ from router.metrics.store import Store
 from router.policy.model import Policy
 from router.settings import DB_OFF, Settings
 from router.state import (
+    DRAIN,
     GATE,
     LIVE,
     MIRROR,
@@ -42,6 +44,11 @@ from router.state import (
 # 1,000 slow streams waited for the first half: bench_load's rss run).
 POOL_LIMIT = 8192
 KEEPALIVE_S = 60.0
+# After the drain's grace, how long the requests it cut get to write their
+# clean error (and anything else still running, to end).
+CUT_S = 5.0
+
+log = logging.getLogger("router")
 
 
 async def client_session(app: web.Application) -> AsyncIterator[None]:
@@ -151,6 +158,22 @@ async def model_inventory(app: web.Application) -> AsyncIterator[None]:
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def drain_requests(app: web.Application) -> None:
+    """On shutdown, once nothing new is accepted: the requests in flight
+    finish within the grace, the rest end with a clean error."""
+    drain = app[DRAIN]
+    if len(drain):
+        log.info("waiting for %d requests in flight", len(drain))
+    grace = app[SETTINGS].limits.shutdown_grace_s
+    cut = await drain.drain(grace, CUT_S)
+    if cut:
+        log.warning(
+            "shutdown: %d requests still running after %g s ended with an error",
+            cut,
+            grace,
+        )
+
+
 async def stop_mirror(app: web.Application) -> None:
     await app[MIRROR].close()
 
@@ -175,6 +198,8 @@ def create_app(policy: Policy, settings: Settings) -> web.Application:
     app[MIRROR] = Mirror(recorder)
     limits = settings.limits
     app[GATE] = Gate(limits.max_concurrent, limits.max_queued, limits.queue_timeout_s)
+    app[DRAIN] = Drain()
+    app.on_shutdown.append(drain_requests)
     app.on_shutdown.append(stop_mirror)
     # The classifier's bank loads (or builds) in a thread while serving starts.
     app.cleanup_ctx.append(preparing)

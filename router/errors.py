@@ -14,6 +14,7 @@
         ├── PolicyRejected        400 invalid_request_error (reload refused)
         ├── NotReady              503 service_unavailable
         ├── Overloaded            503 server_error (Retry-After; concurrency cap)
+        ├── ShuttingDown          503 server_error (Retry-After; drain deadline)
         ├── PrivacyPinned         503 privacy_pinned (kept on this machine)
         ├── BackendFailed         502 upstream_error
         └── BackendTimeout        504 upstream_timeout
@@ -133,6 +134,20 @@ class Overloaded(HTTPError):
     def __init__(self, message: str, *, retry_after_s: int) -> None:
         super().__init__(message)
         self.headers["Retry-After"] = str(retry_after_s)
+
+
+class ShuttingDown(HTTPError):
+    """The router stopped while this request waited for its backend and the
+    drain deadline passed; another instance (or this one, restarted) can
+    take it."""
+
+    status = 503
+    type = "server_error"
+    code = "shutting_down"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.headers["Retry-After"] = "1"
 
 
 class PolicyRejected(HTTPError):

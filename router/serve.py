@@ -25,7 +25,7 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from router.api.edge import EdgeRunner
-from router.app import backend_status, create_app
+from router.app import CUT_S, backend_status, create_app
 from router.backends.pool import disabled_backends
 from router.logs import configure
 from router.policy.model import Policy
@@ -34,7 +34,6 @@ from router.state import POLICY, RECORDER, PolicyHolder
 
 log = logging.getLogger("router")
 
-SHUTDOWN_GRACE_S = 30.0
 # How often the parent looks for a worker ready to take a held SIGHUP.
 HELD_POLL_S = 0.1
 
@@ -123,7 +122,11 @@ async def _serve(
     once SIGHUP reloads, so a parent knows it may forward one."""
     app = create_app(policy, settings)
     runner = EdgeRunner(
-        app, settings.limits, access_log=None, handler_cancellation=True
+        app,
+        settings.limits,
+        access_log=None,
+        handler_cancellation=True,
+        shutdown_timeout=CUT_S,
     )
     await runner.setup()
     site = web.TCPSite(
@@ -131,7 +134,6 @@ async def _serve(
         settings.host,
         settings.port,
         reuse_port=reuse_port or None,
-        shutdown_timeout=SHUTDOWN_GRACE_S,
     )
     await site.start()
     settle_heap()

@@ -44,6 +44,10 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_parts: int = 8192
     max_tools: int = 128
     max_model_chars: int = 256
+    # SIGTERM: requests in flight get this long to finish; the rest then end
+    # with a clean error (a 503 `shutting_down`, or an error event in a
+    # stream) rather than a cut connection.
+    shutdown_grace_s: float = 30.0
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from router.ab import Mirror
-from router.api.limits import Gate
+from router.api.limits import Drain, Gate
 from router.backends.pool import BackendPool
 from router.errors import NotReady, PolicyError, Problem
 from router.metrics.live import LiveStats
@@ -106,3 +106,4 @@ RECORDER = web.AppKey("recorder", Recorder)
 MIRROR = web.AppKey("mirror", Mirror)
 STORE = web.AppKey("store", Store)
 GATE = web.AppKey("gate", Gate)
+DRAIN = web.AppKey("drain", Drain)

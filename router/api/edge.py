@@ -130,7 +130,8 @@ class EdgeRunner(web.AppRunner):
 
     async def _make_server(self) -> web.Server:
         base = await super()._make_server()
-        kwargs = {k: v for k, v in self._edge.items() if k != "handler_cancellation"}
+        runner_only = ("handler_cancellation", "shutdown_timeout")
+        kwargs = {k: v for k, v in self._edge.items() if k not in runner_only}
         return _EdgeServer(
             base.request_handler,
             request_factory=base.request_factory,

@@ -8,6 +8,8 @@ takes it (docs/operations.md lists each limit, its setting and its answer).
   get a 408); a body already received is read without a timer.
 - `check_request`: counts and lengths of the decoded request, on the one
   decode (no second parse): messages, content parts, tools, model name.
+- `Drain`: the proxied requests in flight, so a shutdown waits for them up
+  to its deadline and then ends the rest with a clean error.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import collections
 import contextlib
 import math
+from typing import Any
 
 from aiohttp import web
 
@@ -83,6 +86,65 @@ class Gate:
             f"(and {self.queue} waiting); retry after {self._retry_after} s.",
             retry_after_s=self._retry_after,
         )
+
+
+class Drain:
+    """The proxied requests in flight. `drain()` (on shutdown, once nothing
+    new is accepted) waits for them up to a grace period, then sets `cut`
+    and cancels the rest: a handler that sees `cut` ends its request with a
+    clean error (a 503 `shutting_down`, or an error event in a stream) and
+    its row, not a dropped connection."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._idle: asyncio.Event | None = None
+        self.cut = False
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def enter(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+
+    def leave(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.discard(task)
+        if not self._tasks and self._idle is not None:
+            self._idle.set()
+
+    async def drain(self, grace_s: float, cut_s: float) -> int:
+        """Wait up to `grace_s` for the requests in flight, then cut what is
+        left and wait up to `cut_s` for those to answer; the number cut."""
+        if not await self._settled(grace_s):
+            self.cut = True
+            cut = len(self._tasks)
+            for task in tuple(self._tasks):
+                task.cancel()
+            await self._settled(cut_s)
+            return cut
+        return 0
+
+    async def _settled(self, timeout_s: float) -> bool:
+        if not self._tasks:
+            return True
+        self._idle = asyncio.Event()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
+def uncancel() -> None:
+    """Take back a cancellation this task handles (the drain's cut), so the
+    awaits that write its answer run normally."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
 
 
 async def read_body(request: web.Request, timeout_s: float) -> bytes:

@@ -19,22 +19,23 @@ import msgspec
 from aiohttp import web
 
 from router.api.jsonio import decode_with
-from router.api.limits import check_request, read_body
+from router.api.limits import check_request, read_body, uncancel
 from router.api.route import sensitivity_hint
 from router.backends.base import Api, Body, Reply, StreamBroken
 from router.backends.pool import BackendPool
 from router.backends.sse import error_frame
 from router.decide import Decision
 from router.dispatch import Outcome, dispatch
-from router.errors import HTTPError, PrivacyPinned
+from router.errors import HTTPError, PrivacyPinned, ShuttingDown
 from router.explain import route_request_async
 from router.metrics.track import Delivery, RequestContext
-from router.state import GATE, MIRROR, POLICY, RECORDER, SETTINGS
+from router.state import DRAIN, GATE, MIRROR, POLICY, RECORDER, SETTINGS
 from router.wire import chat_decoder, responses_decoder
 
 # nginx's convention for "client closed the connection before the answer".
 CLIENT_GONE = 499
 STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+SHUTTING_DOWN = "The router is shutting down and this request did not finish in time."
 
 DECODERS: dict[Api, msgspec.json.Decoder[Any]] = {
     "chat": chat_decoder,
@@ -88,7 +89,8 @@ async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
     # A/B samples by our id, never the client's: a client cannot pick (or
     # avoid) being mirrored by choosing its x-request-id.
     ctx = RequestContext(api=api, request_id=rid, sample_id=own)
-    gate = request.app[GATE]
+    gate, drain = request.app[GATE], request.app[DRAIN]
+    drain.enter()
     try:
         await gate.enter()
         try:
@@ -96,22 +98,38 @@ async def _proxy(request: web.Request, api: Api) -> web.StreamResponse:
         finally:
             gate.leave()
     except HTTPError as exc:
-        ctx.failure = (exc.status, exc.code or exc.type)
-        exc.headers["x-request-id"] = rid
-        exc.headers["x-llr-policy"] = pool.policy.digest
-        d = ctx.decision
-        if d is not None:
-            exc.headers["x-llr-route"] = _route_label(d)
+        _failed(exc, ctx, pool)
         raise
-    except (asyncio.CancelledError, ConnectionResetError):
-        status = ctx.delivery.status if ctx.delivery is not None else CLIENT_GONE
-        ctx.failure = (status, "client_disconnect")
+    except asyncio.CancelledError:
+        if drain.cut and ctx.delivery is None:  # the drain's deadline passed
+            uncancel()
+            raise _failed(ShuttingDown(SHUTTING_DOWN), ctx, pool) from None
+        ctx.failure = (_delivered(ctx), "client_disconnect")
+        raise
+    except ConnectionResetError:
+        ctx.failure = (_delivered(ctx), "client_disconnect")
         raise
     except Exception:
         ctx.failure = (500, "internal")
         raise
     finally:
+        drain.leave()
         request.app[RECORDER].record(ctx.record(pool.policy), ctx.hops())
+
+
+def _delivered(ctx: RequestContext) -> int:
+    return ctx.delivery.status if ctx.delivery is not None else CLIENT_GONE
+
+
+def _failed(exc: HTTPError, ctx: RequestContext, pool: BackendPool) -> HTTPError:
+    """`exc`, recorded on `ctx` and with the headers every answer carries."""
+    ctx.failure = (exc.status, exc.code or exc.type)
+    exc.headers["x-request-id"] = ctx.request_id
+    exc.headers["x-llr-policy"] = pool.policy.digest
+    d = ctx.decision
+    if d is not None:
+        exc.headers["x-llr-route"] = _route_label(d)
+    return exc
 
 
 async def _serve(
@@ -202,6 +220,13 @@ async def _stream(
         except StreamBroken as exc:
             dl.error_kind = "stream_broken"
             await stream.write(exc.tail or error_frame(ctx.api, exc.message))
+        except asyncio.CancelledError:
+            if not request.app[DRAIN].cut:
+                raise
+            uncancel()
+            dl.error_kind = "shutdown"
+            frame = error_frame(ctx.api, SHUTTING_DOWN, code="shutting_down")
+            await stream.write(frame)
         await stream.write_eof()
         _mirror(request, ctx, pool, raw)
     finally:

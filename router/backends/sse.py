@@ -30,15 +30,16 @@ async def relay(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         raise StreamBroken(f"backend stream failed: {type(exc).__name__}") from exc
 
 
-def error_frame(api: str, message: str) -> bytes:
-    """The event that ends a client stream whose backend failed mid-way, in
-    the client's API: an OpenAI error object for chat, an `error` event for
-    Responses. The OpenAI SDKs raise on both."""
+def error_frame(api: str, message: str, code: str = "stream_interrupted") -> bytes:
+    """The event that ends a client stream whose backend failed mid-way (or
+    that the shutdown's drain cut), in the client's API: an OpenAI error
+    object for chat, an `error` event for Responses. The OpenAI SDKs raise
+    on both."""
     error = {
         "message": message,
-        "type": "upstream_error",
+        "type": "upstream_error" if code == "stream_interrupted" else "server_error",
         "param": None,
-        "code": "stream_interrupted",
+        "code": code,
     }
     if api == "chat":
         return b"data: " + orjson.dumps({"error": error}) + b"\n\n"

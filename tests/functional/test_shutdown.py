@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -88,3 +91,118 @@ def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
     finally:
         conn.close()
     assert sorted(got) == sorted([("llama3.2", 200)] + [("slow-2000", 200)] * IN_FLIGHT)
+
+
+GRACE_S = 1.0
+
+
+def _stream_lines(
+    url: str, model: str, lines: list[bytes], first: threading.Event
+) -> None:
+    """A streaming chat request; every line read goes into `lines`, and
+    `first` is set at the first event."""
+    body = {
+        "model": model,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    req = urllib.request.Request(
+        url, method="POST", data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(req, timeout=30) as r:
+        for line in r:
+            lines.append(line)
+            if line.startswith(b"data: "):
+                first.set()
+
+
+def _status(url: str, model: str) -> tuple[int, dict[str, object], str | None]:
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+    req = urllib.request.Request(
+        url, method="POST", data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return int(r.status), json.loads(r.read()), r.headers.get("Retry-After")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read()), exc.headers.get("Retry-After")
+
+
+def test_sigterm_past_the_grace_ends_requests_with_clean_errors(tmp_path: Path) -> None:
+    """Requests still running at `LLR_SHUTDOWN_GRACE_S` are not cut: one
+    waiting for its backend gets a 503 `shutting_down`, a stream under way a
+    last error event and its end; both have their rows, the router exits 0
+    soon after the grace and the port is free again."""
+    fake_port, port = free_port(), free_port()
+    db = tmp_path / "m.db"
+    policy = tmp_path / "policy.yaml"
+    models = "llama3.2, slow-stream-2000, hang"
+    policy.write_text(
+        "backends:\n"
+        f"  local: {{type: ollama, endpoint: 'http://127.0.0.1:{fake_port}',\n"
+        f"           models: [{models}], timeoutMs: 60000}}\n"
+        "routes:\n"
+        "  - default: local\n"
+    )
+    e = env()
+    e["LLR_SHUTDOWN_GRACE_S"] = str(GRACE_S)
+    fake = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "fake_upstream.py"), "--port",
+         str(fake_port), "--pulled", models.replace(" ", "")],
+        env=e, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    router = subprocess.Popen(
+        [sys.executable, "-m", "router", "serve", "--policy", str(policy),
+         "--port", str(port), "--db", str(db)],
+        env=e, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    lines: list[bytes] = []
+    first = threading.Event()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        chat = base + "/v1/chat/completions"
+        wait_http(base + "/health", time.monotonic() + 30)
+        assert post(chat, "llama3.2") == 200
+        with ThreadPoolExecutor(2) as pool:
+            streamed = pool.submit(
+                _stream_lines, chat, "slow-stream-2000", lines, first
+            )
+            waiting = pool.submit(_status, chat, "hang")
+            received(f"http://127.0.0.1:{fake_port}", 3)
+            assert first.wait(30), "the stream never started"
+            t0 = time.monotonic()
+            router.send_signal(signal.SIGTERM)
+            status, error, retry_after = waiting.result(timeout=30)
+            streamed.result(timeout=30)
+        out, _ = router.communicate(timeout=30)
+        took = time.monotonic() - t0
+    finally:
+        router.kill()
+        fake.terminate()
+        fake.wait(timeout=30)
+    log = out.decode()
+    assert router.returncode == 0, log
+    assert GRACE_S <= took < GRACE_S + 10, log
+    assert "2 requests still running after 1 s ended with an error" in log, log
+    assert status == 503 and retry_after == "1", error
+    assert error["error"]["code"] == "shutting_down"  # type: ignore[index]
+    events = [ln[6:].strip() for ln in lines if ln.startswith(b"data: ")]
+    assert json.loads(events[-1])["error"]["code"] == "shutting_down", events
+    assert b"[DONE]" not in b"".join(events)
+    conn = sqlite3.connect(db)
+    try:
+        got = conn.execute("SELECT stream, status, error_kind FROM requests").fetchall()
+    finally:
+        conn.close()
+    # The one cut before its backend answered has no model: none served it.
+    assert sorted(got, key=repr) == [
+        (0, 200, None),
+        (0, 503, "shutting_down"),
+        (1, 200, "shutdown"),
+    ]
+    with socket.socket() as s:  # released: a new server can listen on it
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen()
