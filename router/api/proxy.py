@@ -23,7 +23,7 @@ from router.api.limits import check_request, read_body, uncancel
 from router.api.route import sensitivity_hint
 from router.backends.base import Api, Body, Reply, StreamBroken
 from router.backends.pool import BackendPool
-from router.backends.sse import error_frame
+from router.backends.sse import error_frame, responses_failed
 from router.decide import Decision
 from router.dispatch import Outcome, dispatch
 from router.errors import HTTPError, PrivacyPinned, ShuttingDown
@@ -214,19 +214,25 @@ async def _stream(
         await stream.prepare(request)
         await stream.write(reply.first)
         dl.first_byte = time.perf_counter()
+        prev = last = reply.first  # the cut's end numbers after the last event
         try:
             async for chunk in rest:
                 await stream.write(chunk)
+                prev, last = last, chunk
         except StreamBroken as exc:
             dl.error_kind = "stream_broken"
-            await stream.write(exc.tail or error_frame(ctx.api, exc.message))
+            tail = prev + last
+            end = exc.tail or _stream_end(ctx, raw, reply.first, tail, exc.message)
+            await stream.write(end)
         except asyncio.CancelledError:
             if not request.app[DRAIN].cut:
                 raise
             uncancel()
             dl.error_kind = "shutdown"
-            frame = error_frame(ctx.api, SHUTTING_DOWN, code="shutting_down")
-            await stream.write(frame)
+            end = _stream_end(
+                ctx, raw, reply.first, prev + last, SHUTTING_DOWN, "shutting_down"
+            )
+            await stream.write(end)
         await stream.write_eof()
         _mirror(request, ctx, pool, raw)
     finally:
@@ -236,6 +242,31 @@ async def _stream(
         await rest.aclose()
         dl.usage = reply.usage
     return stream
+
+
+def _stream_end(
+    ctx: RequestContext,
+    raw: Body,
+    first: bytes,
+    tail: bytes,
+    message: str,
+    code: str = "stream_interrupted",
+) -> bytes:
+    """How a client stream cut short ends (its backend failed with no end of
+    its own, or the drain cut it): an error object for chat; for Responses
+    `error` and `response.failed`, numbered after the last event sent."""
+    if ctx.api == "chat":
+        return error_frame(message, code)
+    assert ctx.outcome is not None
+    return responses_failed(
+        raw,
+        first,
+        tail,
+        model=ctx.outcome.hop.model,
+        request_id=ctx.request_id,
+        message=message,
+        code=code,
+    )
 
 
 def _mirror(

@@ -9,7 +9,6 @@ should it echo it). An error status becomes the router's own error.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
@@ -25,13 +24,7 @@ from router.backends.base import (
     map_client_error,
     register,
 )
-from router.backends.sse import looks_like_sse, relay
-from router.translate import (
-    TranslationError,
-    encode_sse,
-    failure_events,
-    response_shell,
-)
+from router.backends.sse import looks_like_sse, relay, responses_failed
 
 PATHS = {"chat": "/chat/completions", "responses": "/responses"}
 STREAM_ACCEPT = {"Accept": "text/event-stream"}
@@ -155,30 +148,18 @@ async def _passthrough(
         raise _broken(call, first, tail, "backend stream ended before it was complete")
 
 
-SEQUENCE = re.compile(rb'"sequence_number":\s*(\d+)')
-RESPONSE_ID = re.compile(rb'"id":\s*"(resp_[^"\\]{1,200})"')
-CREATED_AT = re.compile(rb'"created_at":\s*(\d{1,12})')
-
-
 def _broken(call: Call, first: bytes, tail: bytes, message: str) -> StreamBroken:
-    """A relayed stream cut short. A Responses stream ends as the translated
-    one does, with `error` and `response.failed`, numbered after the last
-    event relayed and naming the backend's response."""
+    """A relayed stream cut short; a Responses one ends with `error` and
+    `response.failed` (`responses_failed`)."""
     if call.api != "responses":
         return StreamBroken(message)
-    seqs = SEQUENCE.findall(tail)
-    rid, created = RESPONSE_ID.search(first), CREATED_AT.search(first)
-    try:
-        request = call.body.parsed
-    except TranslationError:  # a body the backend took but Python cannot parse
-        request = {}
-    response = response_shell(
-        request,
-        response_id=rid[1].decode() if rid else f"resp_{call.request_id}",
-        created_at=int(created[1]) if created else int(time.time()),
+    end = responses_failed(
+        call.body,
+        first,
+        tail,
         model=call.model,
+        request_id=call.request_id,
+        message=message,
+        code="stream_interrupted",
     )
-    events = failure_events(
-        response, int(seqs[-1]) + 1 if seqs else 0, message, "stream_interrupted"
-    )
-    return StreamBroken(message, tail=b"".join(encode_sse(e) for e in events))
+    return StreamBroken(message, tail=end)

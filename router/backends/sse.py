@@ -6,12 +6,20 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 import orjson
 
-from router.backends.base import StreamBroken
+from router.backends.base import Body, StreamBroken
+from router.translate import (
+    TranslationError,
+    encode_sse,
+    failure_events,
+    response_shell,
+)
 
 SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
 
@@ -30,18 +38,48 @@ async def relay(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         raise StreamBroken(f"backend stream failed: {type(exc).__name__}") from exc
 
 
-def error_frame(api: str, message: str, code: str = "stream_interrupted") -> bytes:
-    """The event that ends a client stream whose backend failed mid-way (or
-    that the shutdown's drain cut), in the client's API: an OpenAI error
-    object for chat, an `error` event for Responses. The OpenAI SDKs raise
-    on both."""
+def error_frame(message: str, code: str = "stream_interrupted") -> bytes:
+    """The event that ends a chat stream cut short (its backend failed
+    mid-way, or the shutdown's drain cut it): an OpenAI error object, which
+    the SDKs raise on. Responses streams end with `responses_failed`."""
     error = {
         "message": message,
         "type": "upstream_error" if code == "stream_interrupted" else "server_error",
         "param": None,
         "code": code,
     }
-    if api == "chat":
-        return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
-    event = {"type": "error", "code": error["code"], "message": message, "param": None}
-    return b"event: error\ndata: " + orjson.dumps(event) + b"\n\n"
+    return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
+
+
+SEQUENCE = re.compile(rb'"sequence_number":\s*(\d+)')
+RESPONSE_ID = re.compile(rb'"id":\s*"(resp_[^"\\]{1,200})"')
+CREATED_AT = re.compile(rb'"created_at":\s*(\d{1,12})')
+
+
+def responses_failed(
+    body: Body,
+    first: bytes,
+    tail: bytes,
+    *,
+    model: str,
+    request_id: str,
+    message: str,
+    code: str,
+) -> bytes:
+    """The end of a Responses stream cut short, as a translated one ends:
+    `error`, then `response.failed`, numbered after the last event in `tail`
+    and naming the response `first` opened."""
+    seqs = SEQUENCE.findall(tail)
+    rid, created = RESPONSE_ID.search(first), CREATED_AT.search(first)
+    try:
+        request = body.parsed
+    except TranslationError:  # a body the backend took but Python cannot parse
+        request = {}
+    response = response_shell(
+        request,
+        response_id=rid[1].decode() if rid else f"resp_{request_id}",
+        created_at=int(created[1]) if created else int(time.time()),
+        model=model,
+    )
+    events = failure_events(response, int(seqs[-1]) + 1 if seqs else 0, message, code)
+    return b"".join(encode_sse(e) for e in events)

@@ -94,27 +94,30 @@ def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
 
 
 GRACE_S = 1.0
+MODEL = "slow-stream-2000"
+STREAMS = {
+    "/v1/chat/completions": {
+        "model": MODEL, "stream": True, "messages": [{"role": "user", "content": "hi"}],
+    },
+    "/v1/responses": {"model": MODEL, "stream": True, "input": "hi"},
+}  # fmt: skip
 
 
-def _stream_lines(
-    url: str, model: str, lines: list[bytes], first: threading.Event
-) -> None:
-    """A streaming chat request; every line read goes into `lines`, and
-    `first` is set at the first event."""
-    body = {
-        "model": model,
-        "stream": True,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
+def _events(url: str, body: dict[str, object], started: threading.Event) -> list[dict]:
+    """The `data:` events of a streamed answer, read to its end; `started`
+    is set at the first one."""
     req = urllib.request.Request(
         url, method="POST", data=json.dumps(body).encode(),
         headers={"content-type": "application/json"},
     )  # fmt: skip
+    events = []
     with urllib.request.urlopen(req, timeout=30) as r:
         for line in r:
-            lines.append(line)
             if line.startswith(b"data: "):
-                first.set()
+                started.set()
+                if line.strip() != b"data: [DONE]":
+                    events.append(json.loads(line[6:]))
+    return events
 
 
 def _status(url: str, model: str) -> tuple[int, dict[str, object], str | None]:
@@ -132,13 +135,14 @@ def _status(url: str, model: str) -> tuple[int, dict[str, object], str | None]:
 
 def test_sigterm_past_the_grace_ends_requests_with_clean_errors(tmp_path: Path) -> None:
     """Requests still running at `LLR_SHUTDOWN_GRACE_S` are not cut: one
-    waiting for its backend gets a 503 `shutting_down`, a stream under way a
-    last error event and its end; both have their rows, the router exits 0
-    soon after the grace and the port is free again."""
+    waiting for its backend gets a 503 `shutting_down`; a chat stream under
+    way a last error object, a Responses one `error` and `response.failed`
+    numbered on from its events. Each has its row, the router exits 0 soon
+    after the grace and the port is free again."""
     fake_port, port = free_port(), free_port()
     db = tmp_path / "m.db"
     policy = tmp_path / "policy.yaml"
-    models = "llama3.2, slow-stream-2000, hang"
+    models = f"llama3.2, {MODEL}, hang"
     policy.write_text(
         "backends:\n"
         f"  local: {{type: ollama, endpoint: 'http://127.0.0.1:{fake_port}',\n"
@@ -158,24 +162,24 @@ def test_sigterm_past_the_grace_ends_requests_with_clean_errors(tmp_path: Path) 
          "--port", str(port), "--db", str(db)],
         env=e, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    lines: list[bytes] = []
-    first = threading.Event()
     try:
         base = f"http://127.0.0.1:{port}"
-        chat = base + "/v1/chat/completions"
         wait_http(base + "/health", time.monotonic() + 30)
-        assert post(chat, "llama3.2") == 200
-        with ThreadPoolExecutor(2) as pool:
-            streamed = pool.submit(
-                _stream_lines, chat, "slow-stream-2000", lines, first
-            )
-            waiting = pool.submit(_status, chat, "hang")
-            received(f"http://127.0.0.1:{fake_port}", 3)
-            assert first.wait(30), "the stream never started"
+        assert post(base + "/v1/chat/completions", "llama3.2") == 200
+        with ThreadPoolExecutor(len(STREAMS) + 1) as pool:
+            started = {path: threading.Event() for path in STREAMS}
+            streams = {
+                path: pool.submit(_events, base + path, body, started[path])
+                for path, body in STREAMS.items()
+            }
+            waiting = pool.submit(_status, base + "/v1/chat/completions", "hang")
+            received(f"http://127.0.0.1:{fake_port}", len(STREAMS) + 2)
+            for path, event in started.items():
+                assert event.wait(30), f"{path}: the stream never started"
             t0 = time.monotonic()
             router.send_signal(signal.SIGTERM)
             status, error, retry_after = waiting.result(timeout=30)
-            streamed.result(timeout=30)
+            chat, responses = (streams[p].result(timeout=30) for p in STREAMS)
         out, _ = router.communicate(timeout=30)
         took = time.monotonic() - t0
     finally:
@@ -185,12 +189,17 @@ def test_sigterm_past_the_grace_ends_requests_with_clean_errors(tmp_path: Path) 
     log = out.decode()
     assert router.returncode == 0, log
     assert GRACE_S <= took < GRACE_S + 10, log
-    assert "2 requests still running after 1 s ended with an error" in log, log
+    assert "3 requests still running after 1 s ended with an error" in log, log
     assert status == 503 and retry_after == "1", error
     assert error["error"]["code"] == "shutting_down"  # type: ignore[index]
-    events = [ln[6:].strip() for ln in lines if ln.startswith(b"data: ")]
-    assert json.loads(events[-1])["error"]["code"] == "shutting_down", events
-    assert b"[DONE]" not in b"".join(events)
+    assert chat[-1]["error"]["code"] == "shutting_down", chat
+    *sent, cut, failed = responses
+    assert cut["type"] == "error" and cut["code"] == "shutting_down", responses
+    assert failed["type"] == "response.failed", responses
+    assert failed["response"]["status"] == "failed"
+    assert failed["response"]["id"] == sent[0]["response"]["id"]
+    numbers = [ev["sequence_number"] for ev in responses]
+    assert numbers == list(range(len(responses))), numbers
     conn = sqlite3.connect(db)
     try:
         got = conn.execute("SELECT stream, status, error_kind FROM requests").fetchall()
@@ -200,6 +209,7 @@ def test_sigterm_past_the_grace_ends_requests_with_clean_errors(tmp_path: Path) 
     assert sorted(got, key=repr) == [
         (0, 200, None),
         (0, 503, "shutting_down"),
+        (1, 200, "shutdown"),
         (1, 200, "shutdown"),
     ]
     with socket.socket() as s:  # released: a new server can listen on it
