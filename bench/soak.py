@@ -8,10 +8,11 @@ the local one with the cloud as fallback. The load is open loop at
 due, so a stall is not hidden), half of them streamed, `--fault-rate` of
 them asking for a faulty answer (`error-500` before the first byte, which
 falls back; `cut-stream` after it, which ends the stream with an error
-event). Every 10 s a line: served rate, errors, p50/p99 and the router's
-resident memory; at the end the totals and the memory growth after the
-first window (the warm-up). `--no-save` skips appending to
-`bench/results/soak.jsonl`.
+event; each counted in `faults_seen` when it happened so: a fallback
+answer, or a stream that ended with its error). Every 10 s a line: served
+rate, errors, p50/p99 and the router's resident memory; at the end the
+totals and the memory growth after the first window (the warm-up).
+`--no-save` skips appending to `bench/results/soak.jsonl`.
 
 An error is what a client would call one: a status other than 200, a
 failed connection, or a broken stream for a request that did not ask for
@@ -49,6 +50,10 @@ HOST = "127.0.0.1"
 MAX_DURATION_S = 3600
 MAX_REQUESTS = 4_000_000
 FAULT_JSON, FAULT_STREAM = "error-500", "cut-stream"
+FALLBACK = "cloud"
+# What the local stand-in's `/api/tags` lists: a model it does not list is
+# skipped before it is tried, so the faulty ones must be there.
+PULLED = f"llama3.2,{FAULT_JSON},{FAULT_STREAM}"
 
 
 def free_port() -> int:
@@ -62,11 +67,11 @@ def policy(fake: str) -> str:
         "backends:\n"
         f"  local: {{type: ollama, endpoint: '{fake}', models: [llama3.2, "
         f"{FAULT_JSON}, {FAULT_STREAM}], timeoutMs: 5000}}\n"
-        f"  cloud: {{type: openai, endpoint: '{fake}/v1', model: gpt-4o, "
+        f"  {FALLBACK}: {{type: openai, endpoint: '{fake}/v1', model: gpt-4o, "
         "timeoutMs: 5000}\n"
         "routes:\n"
         "  - default: local\n"
-        "    fallback: cloud\n"
+        f"    fallback: {FALLBACK}\n"
     )
 
 
@@ -127,7 +132,9 @@ class Soak:
         self.window = Window(time.monotonic())
         self.windows: list[dict[str, Any]] = []
         self.all_latencies: list[float] = []
-        self.totals = {"sent": 0, "done": 0, "errors": 0, "faults": 0, "broken": 0}
+        self.totals = dict.fromkeys(
+            ("sent", "done", "errors", "faults", "faults_seen", "broken"), 0
+        )
         self.error_kinds: dict[str, int] = {}
 
     def body(self, stream: bool, faulty: bool) -> bytes:
@@ -147,7 +154,7 @@ class Soak:
         self, session: aiohttp.ClientSession, due: float, stream: bool, faulty: bool
     ) -> None:
         self.in_flight += 1
-        kind = None
+        kind = backend = None
         try:
             async with session.post(
                 self.url + "/v1/chat/completions",
@@ -155,6 +162,7 @@ class Soak:
                 headers={"Content-Type": "application/json"},
             ) as r:
                 raw = await r.read()
+                backend = r.headers.get("x-llr-backend")
                 if r.status != 200:
                     kind = f"http_{r.status}"
                 elif stream and not raw.endswith(b"data: [DONE]\n\n"):
@@ -168,6 +176,9 @@ class Soak:
         if faulty:
             w.faults += 1
             t["faults"] += 1
+            fell_back = kind is None and backend == FALLBACK
+            if fell_back or (stream and kind == "stream_broken"):
+                t["faults_seen"] += 1
         if kind == "stream_broken" and faulty:
             w.broken += 1
             t["broken"] += 1
@@ -281,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="llr-soak-") as tmp:
         fake = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "fake_upstream.py"), "--host",
-             HOST, "--port", str(fake_port), "--no-record"],
+             HOST, "--port", str(fake_port), "--no-record", "--pulled", PULLED],
             env=env, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         path = Path(tmp) / "policy.yaml"
@@ -307,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"served {result['served_per_s']} req/s of {args.rate:g} offered, "
         f"{result['errors']} errors, {result['not_sent']} not sent, "
+        f"{result['faults_seen']} of {result['faults']} faulty answers taken, "
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
         f"rss {result['rss_mb_after_warmup']} -> {result['rss_mb_end']} MB "
         f"({result['rss_growth_mb']:+} MB after warm-up)"

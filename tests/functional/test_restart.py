@@ -113,7 +113,7 @@ def _port_free(port: int) -> bool:
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_under_traffic(tmp_path: Path, workers: int) -> None:
-    with fake_upstream() as fake:
+    with fake_upstream("--pulled", "llama3.2,slow-300") as fake:
         text = policy_text(fake, models=["slow-300"])
         with (
             router(tmp_path, text, "--workers", str(workers)) as r,
