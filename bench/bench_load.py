@@ -312,6 +312,12 @@ def plan(args: argparse.Namespace, gen: str) -> list[tuple[str, str, Callable]]:
     steps.append(("ttfb", "stream-50", lambda b, t: b.seq(t, "stream-50")))
     for scen in ("chat-prose-32k", "chat-code-32k"):
         steps.append(("load50", scen, lambda b, t, s=scen: b.closed(t, s, 50, gen)))
+    if args.steps:
+        wanted = set(args.steps.split(","))
+        unknown = wanted - {f"{m}:{s}" for m, s, _ in steps}
+        if unknown:
+            raise SystemExit(f"--steps: no such step {', '.join(sorted(unknown))}")
+        steps = [step for step in steps if f"{step[0]}:{step[1]}" in wanted]
     return steps
 
 
@@ -380,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generator", choices=["auto", "wrk", "builtin"], default="auto")
     ap.add_argument("--no-rss", action="store_true", help="skip the 1,000 streams")
     ap.add_argument("--no-append", action="store_true", help="print, record nothing")
+    ap.add_argument(
+        "--steps",
+        default="",
+        help="only these measure:scenario steps, comma list (e.g. "
+        "load50:chat-1k-ollama,seq:chat-1k-ollama); default all",
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.rounds = 2.0, 0.5, 1

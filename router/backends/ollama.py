@@ -64,6 +64,9 @@ log = logging.getLogger("router.backends")
 SHOW_TTL_S = 60.0
 SHOW_TIMEOUT_S = 10.0
 TAGS_TIMEOUT_S = 5.0
+# One NDJSON line of Ollama's stream at most (a tool call comes whole in one
+# line); past it the stream is refused rather than held in memory.
+MAX_LINE_BYTES = 16 * 1024 * 1024
 # Ollama's errors for a model it cannot use for this request: not pulled
 # (two wordings, server/routes.go), a capability it lacks (tools, thinking,
 # vision, ...), a prompt longer than its context (`truncate: false`).
@@ -388,21 +391,24 @@ async def _gather(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     calls: list[Any] = []
     logprobs: list[Any] = []
     final: dict[str, Any] | None = None
-    async for line in _lines(resp):
-        if "error" in line:
-            raise UpstreamStreamError(str(line["error"]))
-        message = line.get("message")
-        if isinstance(message, dict):
-            if isinstance(message.get("content"), str):
-                content.append(message["content"])
-            if isinstance(message.get("thinking"), str):
-                thinking.append(message["thinking"])
-            if isinstance(message.get("tool_calls"), list):
-                calls += message["tool_calls"]
-        if isinstance(line.get("logprobs"), list):
-            logprobs += line["logprobs"]
-        if line.get("done") is True:
-            final = line
+    async for batch in _batches(resp):
+        for line in batch:
+            if "error" in line:
+                raise UpstreamStreamError(str(line["error"]))
+            message = line.get("message")
+            if type(message) is dict:
+                if type(text := message.get("content")) is str:
+                    content.append(text)
+                if type(text := message.get("thinking")) is str:
+                    thinking.append(text)
+                if type(more := message.get("tool_calls")) is list:
+                    calls += more
+            if type(more := line.get("logprobs")) is list:
+                logprobs += more
+            if line.get("done") is True:
+                final = line
+                break
+        if final is not None:
             break
     if final is None:
         raise UpstreamStreamError("stream ended before Ollama said done")
@@ -417,18 +423,59 @@ async def _gather(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     return out
 
 
-async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
-    async for raw in resp.content:
-        line = raw.strip()
-        if not line:
-            continue
+async def _batches(
+    resp: aiohttp.ClientResponse,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Ollama's NDJSON stream, as the objects of the whole lines each read
+    brought (one await and one parse per read, not per line: a 50-line
+    answer arrives in a read or two). A bad line fails where it stands: the
+    lines before it come first, however the reads fell. A line past
+    `MAX_LINE_BYTES` is a protocol error."""
+    tail = b""
+    async for chunk in resp.content.iter_any():
+        data = tail + chunk if tail else chunk
+        end = data.rfind(b"\n")
+        tail = data[end + 1 :]
+        if len(tail) > MAX_LINE_BYTES:
+            raise UpstreamStreamError("backend stream line is too long")
+        if end >= 0:
+            objects, error = _objects(data[:end])
+            if objects:
+                yield objects
+            if error is not None:
+                raise error
+    if tail.strip():
+        objects, error = _objects(tail)
+        if objects:
+            yield objects
+        if error is not None:
+            raise error
+
+
+def _objects(block: bytes) -> tuple[list[dict[str, Any]], UpstreamStreamError | None]:
+    """The objects of a block of whole NDJSON lines (parsed as one array),
+    and the error of its first bad line, with the objects before it."""
+    lines = [line for line in block.split(b"\n") if line.strip()]
+    try:
+        objects = orjson.loads(b"[" + b",".join(lines) + b"]")
+    except orjson.JSONDecodeError:
+        objects = None
+    if (
+        objects is not None
+        and len(objects) == len(lines)
+        and all(type(o) is dict for o in objects)
+    ):
+        return objects, None
+    good: list[dict[str, Any]] = []
+    for line in lines:
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
-            raise UpstreamStreamError("backend stream is not NDJSON") from None
-        if not isinstance(obj, dict):
-            raise UpstreamStreamError("backend stream line is not an object")
-        yield obj
+            return good, UpstreamStreamError("backend stream is not NDJSON")
+        if type(obj) is not dict:
+            return good, UpstreamStreamError("backend stream line is not an object")
+        good.append(obj)
+    return good, None
 
 
 async def _frames(
@@ -467,18 +514,31 @@ async def _frames(
         return b"".join(encode_sse(e) for e in events)
 
     try:
-        async for line in _lines(resp):
-            if line.get("done") is True:
-                done = True
-                counts = ollama_usage(line)
-                usage["in"] = int(counts["prompt_tokens"])
-                usage["out"] = int(counts["completion_tokens"])
-            out = encode(stream.feed(line))
-            if out:
+        async for batch in _batches(resp):
+            # A line that fails ends the stream after the frames before it,
+            # as it would had each line come in a read of its own.
+            outs, failure = [], None
+            for line in batch:
+                try:
+                    if line.get("done") is True:
+                        done = True
+                        counts = ollama_usage(line)
+                        usage["in"] = int(counts["prompt_tokens"])
+                        usage["out"] = int(counts["completion_tokens"])
+                    out = encode(stream.feed(line))
+                except (UpstreamStreamError, ValueError) as exc:
+                    failure = exc
+                    break
+                if out:
+                    outs.append(out)
+            if outs:
+                out = b"".join(outs)
                 if not started and writer is not None:
                     out = b"".join(encode_sse(e) for e in writer.start()) + out
                 started = True
                 yield out
+            if failure is not None:
+                raise failure
         if not done:
             raise UpstreamStreamError("stream ended before Ollama said done")
         tail = encode(stream.finish())
