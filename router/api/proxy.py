@@ -20,14 +20,13 @@ from aiohttp import web
 
 from router.api.jsonio import decode_with
 from router.api.limits import check_request, read_body, uncancel
-from router.api.route import sensitivity_hint
+from router.api.route import route_on, sensitivity_hint
 from router.backends.base import Api, Body, Reply, StreamBroken
 from router.backends.pool import BackendPool
 from router.backends.sse import error_frame, responses_failed
 from router.decide import Decision
 from router.dispatch import Outcome, dispatch
 from router.errors import HTTPError, PrivacyPinned, ShuttingDown
-from router.explain import route_request_async
 from router.metrics.track import Delivery, RequestContext
 from router.state import DRAIN, GATE, MIRROR, POLICY, RECORDER, SETTINGS
 from router.wire import chat_decoder, responses_decoder
@@ -138,21 +137,11 @@ async def _serve(
     limits = request.app[SETTINGS].limits
     body = await read_body(request, limits.body_timeout_s)
     ctx.t0 = time.perf_counter()  # router time starts once the body is in
-    policy = pool.policy
     typed = ctx.request = decode_with(DECODERS[ctx.api], body)
     check_request(typed, limits)
     hint = sensitivity_hint(request.headers, typed)
     ctx.stream = bool(typed.stream)
-    c, d = await route_request_async(
-        typed,
-        policy,
-        pool.live,
-        body=body,
-        sensitivity_hint=hint,
-        disabled=pool.disabled,
-        remote=pool.remote,
-        absent=pool.absent,
-    )
+    c, d = await route_on(pool, typed, body, hint)
     ctx.classification, ctx.decision = c, d
     if d.blocked:
         raise PrivacyPinned(

@@ -11,7 +11,9 @@ from aiohttp import web
 
 from router.api.jsonio import decode_body, json_response
 from router.api.limits import check_request, read_body
-from router.classify.types import LEVELS
+from router.backends.pool import BackendPool
+from router.classify.types import LEVELS, Classification
+from router.decide import Decision
 from router.errors import InvalidRequest
 from router.explain import explain_dict, route_request_async
 from router.state import GATE, POLICY, SETTINGS
@@ -19,6 +21,23 @@ from router.wire import Request
 
 SENSITIVITY_HEADER = "x-llr-sensitivity"
 METADATA_PARAM = "metadata.sensitivity"
+
+
+async def route_on(
+    pool: BackendPool, request: Request, body: bytes, hint: str | None
+) -> tuple[Classification, Decision]:
+    """Classify and decide `request` on the pool it is served by: its policy,
+    live estimates and what it cannot use (disabled, remote, unpulled)."""
+    return await route_request_async(
+        request,
+        pool.policy,
+        pool.live,
+        body=body,
+        sensitivity_hint=hint,
+        disabled=pool.disabled,
+        remote=pool.remote,
+        absent=pool.absent,
+    )
 
 
 def _level(value: object, where: str) -> str:
@@ -58,18 +77,7 @@ async def route(request: web.Request) -> web.Response:
             "x-llr-policy": pool.policy.digest,
             "x-llr-policy-loaded-at": f"{holder.loaded_at:.3f}",
         },
-        data=explain_dict(
-            *await route_request_async(
-                decoded,
-                pool.policy,
-                pool.live,
-                body=body,
-                sensitivity_hint=hint,
-                disabled=pool.disabled,
-                remote=pool.remote,
-                absent=pool.absent,
-            )
-        ),
+        data=explain_dict(*await route_on(pool, decoded, body, hint)),
     )
 
 

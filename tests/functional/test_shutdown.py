@@ -13,8 +13,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from tests.functional.test_cli import ROOT, env, free_port, wait_http
 
@@ -43,21 +46,31 @@ def received(fake: str, count: int, wait_s: float = 30) -> None:
     raise AssertionError(f"the fake did not receive {count} requests")
 
 
-def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
+class Served(NamedTuple):
+    router: subprocess.Popen[bytes]
+    base: str
+    fake: str
+    db: Path
+
+
+@contextmanager
+def served(tmp_path: Path, models: list[str], **extra_env: str) -> Iterator[Served]:
+    """The fake upstream as a local Ollama that has pulled `models`, and a
+    real `llm-router serve` in front of it, up and answering."""
     fake_port, port = free_port(), free_port()
     db = tmp_path / "m.db"
     policy = tmp_path / "policy.yaml"
     policy.write_text(
         "backends:\n"
         f"  local: {{type: ollama, endpoint: 'http://127.0.0.1:{fake_port}',\n"
-        "           models: [llama3.2, slow-2000]}\n"
+        f"           models: [{', '.join(models)}], timeoutMs: 60000}}\n"
         "routes:\n"
         "  - default: local\n"
     )
-    e = env()
+    e = {**env(), **extra_env}
     fake = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "fake_upstream.py"), "--port",
-         str(fake_port), "--pulled", "llama3.2,slow-2000"],
+         str(fake_port), "--pulled", ",".join(models)],
         env=e, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     router = subprocess.Popen(
@@ -69,23 +82,28 @@ def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/health", time.monotonic() + 30)
         assert post(base + "/v1/chat/completions", "llama3.2") == 200
-        with ThreadPoolExecutor(IN_FLIGHT) as pool:
-            futures = [
-                pool.submit(post, base + "/v1/chat/completions", "slow-2000")
-                for _ in range(IN_FLIGHT)
-            ]
-            # All in flight (the fake has every one), none answered yet.
-            received(f"http://127.0.0.1:{fake_port}", IN_FLIGHT + 1)
-            router.send_signal(signal.SIGTERM)
-            statuses = [f.result() for f in futures]
-        out, _ = router.communicate(timeout=60)
+        yield Served(router, base, f"http://127.0.0.1:{fake_port}", db)
     finally:
         router.kill()
         fake.terminate()
         fake.wait(timeout=30)
-    assert router.returncode == 0, out.decode()
+
+
+def test_sigterm_drains_in_flight_requests(tmp_path: Path) -> None:
+    with served(tmp_path, ["llama3.2", "slow-2000"]) as srv:
+        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+            futures = [
+                pool.submit(post, srv.base + "/v1/chat/completions", "slow-2000")
+                for _ in range(IN_FLIGHT)
+            ]
+            # All in flight (the fake has every one), none answered yet.
+            received(srv.fake, IN_FLIGHT + 1)
+            srv.router.send_signal(signal.SIGTERM)
+            statuses = [f.result() for f in futures]
+        out, _ = srv.router.communicate(timeout=60)
+    assert srv.router.returncode == 0, out.decode()
     assert statuses == [200] * IN_FLIGHT
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(srv.db)
     try:
         got = conn.execute("SELECT model, status FROM requests").fetchall()
     finally:
@@ -139,55 +157,27 @@ def test_sigterm_past_the_grace_ends_requests_with_clean_errors(tmp_path: Path) 
     way a last error object, a Responses one `error` and `response.failed`
     numbered on from its events. Each has its row, the router exits 0 soon
     after the grace and the port is free again."""
-    fake_port, port = free_port(), free_port()
-    db = tmp_path / "m.db"
-    policy = tmp_path / "policy.yaml"
-    models = f"llama3.2, {MODEL}, hang"
-    policy.write_text(
-        "backends:\n"
-        f"  local: {{type: ollama, endpoint: 'http://127.0.0.1:{fake_port}',\n"
-        f"           models: [{models}], timeoutMs: 60000}}\n"
-        "routes:\n"
-        "  - default: local\n"
-    )
-    e = env()
-    e["LLR_SHUTDOWN_GRACE_S"] = str(GRACE_S)
-    fake = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "fake_upstream.py"), "--port",
-         str(fake_port), "--pulled", models.replace(" ", "")],
-        env=e, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    router = subprocess.Popen(
-        [sys.executable, "-m", "router", "serve", "--policy", str(policy),
-         "--port", str(port), "--db", str(db)],
-        env=e, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_http(base + "/health", time.monotonic() + 30)
-        assert post(base + "/v1/chat/completions", "llama3.2") == 200
+    with served(
+        tmp_path, ["llama3.2", MODEL, "hang"], LLR_SHUTDOWN_GRACE_S=str(GRACE_S)
+    ) as srv:
         with ThreadPoolExecutor(len(STREAMS) + 1) as pool:
             started = {path: threading.Event() for path in STREAMS}
             streams = {
-                path: pool.submit(_events, base + path, body, started[path])
+                path: pool.submit(_events, srv.base + path, body, started[path])
                 for path, body in STREAMS.items()
             }
-            waiting = pool.submit(_status, base + "/v1/chat/completions", "hang")
-            received(f"http://127.0.0.1:{fake_port}", len(STREAMS) + 2)
+            waiting = pool.submit(_status, srv.base + "/v1/chat/completions", "hang")
+            received(srv.fake, len(STREAMS) + 2)
             for path, event in started.items():
                 assert event.wait(30), f"{path}: the stream never started"
             t0 = time.monotonic()
-            router.send_signal(signal.SIGTERM)
+            srv.router.send_signal(signal.SIGTERM)
             status, error, retry_after = waiting.result(timeout=30)
             chat, responses = (streams[p].result(timeout=30) for p in STREAMS)
-        out, _ = router.communicate(timeout=30)
+        out, _ = srv.router.communicate(timeout=30)
         took = time.monotonic() - t0
-    finally:
-        router.kill()
-        fake.terminate()
-        fake.wait(timeout=30)
     log = out.decode()
-    assert router.returncode == 0, log
+    assert srv.router.returncode == 0, log
     assert GRACE_S <= took < GRACE_S + 10, log
     assert "3 requests still running after 1 s ended with an error" in log, log
     assert status == 503 and retry_after == "1", error
@@ -200,7 +190,7 @@ def test_sigterm_past_the_grace_ends_requests_with_clean_errors(tmp_path: Path) 
     assert failed["response"]["id"] == sent[0]["response"]["id"]
     numbers = [ev["sequence_number"] for ev in responses]
     assert numbers == list(range(len(responses))), numbers
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(srv.db)
     try:
         got = conn.execute("SELECT stream, status, error_kind FROM requests").fetchall()
     finally:
@@ -214,5 +204,5 @@ def test_sigterm_past_the_grace_ends_requests_with_clean_errors(tmp_path: Path) 
     ]
     with socket.socket() as s:  # released: a new server can listen on it
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
+        s.bind(("127.0.0.1", int(srv.base.rsplit(":", 1)[1])))
         s.listen()
