@@ -210,8 +210,9 @@ async def _stream(
                 prev, last = last, chunk
         except StreamBroken as exc:
             dl.error_kind = "stream_broken"
-            tail = prev + last
-            end = exc.tail or _stream_end(ctx, raw, reply.first, tail, exc.message)
+            end = exc.tail or _stream_end(
+                ctx, raw, reply.first, prev + last, exc.message
+            )
             await stream.write(end)
         except asyncio.CancelledError:
             if not request.app[DRAIN].cut:

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import aiohttp
@@ -40,6 +40,7 @@ from router.backends.base import (
     map_client_error,
     register,
 )
+from router.backends.ndjson import batches
 from router.backends.scrub import scrub
 from router.policy.model import Backend
 from router.translate import (
@@ -64,9 +65,6 @@ log = logging.getLogger("router.backends")
 SHOW_TTL_S = 60.0
 SHOW_TIMEOUT_S = 10.0
 TAGS_TIMEOUT_S = 5.0
-# One NDJSON line of Ollama's stream at most (a tool call comes whole in one
-# line); past it the stream is refused rather than held in memory.
-MAX_LINE_BYTES = 16 * 1024 * 1024
 # Ollama's errors for a model it cannot use for this request: not pulled
 # (two wordings, server/routes.go), a capability it lacks (tools, thinking,
 # vision, ...), a prompt longer than its context (`truncate: false`).
@@ -391,7 +389,7 @@ async def _gather(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     calls: list[Any] = []
     logprobs: list[Any] = []
     final: dict[str, Any] | None = None
-    async for batch in _batches(resp):
+    async for batch in batches(resp):
         for line in batch:
             if "error" in line:
                 raise UpstreamStreamError(str(line["error"]))
@@ -421,61 +419,6 @@ async def _gather(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     if logprobs:
         out["logprobs"] = logprobs
     return out
-
-
-async def _batches(
-    resp: aiohttp.ClientResponse,
-) -> AsyncIterator[list[dict[str, Any]]]:
-    """Ollama's NDJSON stream, as the objects of the whole lines each read
-    brought (one await and one parse per read, not per line: a 50-line
-    answer arrives in a read or two). A bad line fails where it stands: the
-    lines before it come first, however the reads fell. A line past
-    `MAX_LINE_BYTES` is a protocol error."""
-    tail = b""
-    async for chunk in resp.content.iter_any():
-        data = tail + chunk if tail else chunk
-        end = data.rfind(b"\n")
-        tail = data[end + 1 :]
-        if len(tail) > MAX_LINE_BYTES:
-            raise UpstreamStreamError("backend stream line is too long")
-        if end >= 0:
-            objects, error = _objects(data[:end])
-            if objects:
-                yield objects
-            if error is not None:
-                raise error
-    if tail.strip():
-        objects, error = _objects(tail)
-        if objects:
-            yield objects
-        if error is not None:
-            raise error
-
-
-def _objects(block: bytes) -> tuple[list[dict[str, Any]], UpstreamStreamError | None]:
-    """The objects of a block of whole NDJSON lines (parsed as one array),
-    and the error of its first bad line, with the objects before it."""
-    lines = [line for line in block.split(b"\n") if line.strip()]
-    try:
-        objects = orjson.loads(b"[" + b",".join(lines) + b"]")
-    except orjson.JSONDecodeError:
-        objects = None
-    if (
-        objects is not None
-        and len(objects) == len(lines)
-        and all(type(o) is dict for o in objects)
-    ):
-        return objects, None
-    good: list[dict[str, Any]] = []
-    for line in lines:
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            return good, UpstreamStreamError("backend stream is not NDJSON")
-        if type(obj) is not dict:
-            return good, UpstreamStreamError("backend stream line is not an object")
-        good.append(obj)
-    return good, None
 
 
 async def _frames(
@@ -514,7 +457,7 @@ async def _frames(
         return b"".join(encode_sse(e) for e in events)
 
     try:
-        async for batch in _batches(resp):
+        async for batch in batches(resp):
             # A line that fails ends the stream after the frames before it,
             # as it would had each line come in a read of its own.
             outs, failure = [], None

@@ -1,4 +1,4 @@
-"""The Ollama adapter's NDJSON reader: lines split from arbitrary reads,
+"""The NDJSON reader (Ollama's streams): lines split from arbitrary reads,
 one parse per read."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from router.backends import ollama
+from router.backends import ndjson
 from router.translate.errors import UpstreamStreamError
 
 OBJECTS = [
@@ -36,7 +36,7 @@ class _Resp:
 
 
 async def _read(chunks: list[bytes]) -> list[dict[str, Any]]:
-    batches = ollama._batches(_Resp(chunks))  # type: ignore[arg-type]
+    batches = ndjson.batches(_Resp(chunks))  # type: ignore[arg-type]
     return [obj async for batch in batches for obj in batch]
 
 
@@ -75,7 +75,7 @@ async def test_a_last_line_without_its_newline_is_read() -> None:
 async def test_bad_lines_are_protocol_errors(
     chunks: list[bytes], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ollama, "MAX_LINE_BYTES", 32)
+    monkeypatch.setattr(ndjson, "MAX_LINE_BYTES", 32)
     with pytest.raises(UpstreamStreamError, match=message):
         await _read(chunks)
 
@@ -85,7 +85,7 @@ async def test_the_lines_before_a_bad_one_come_first_however_the_reads_fell() ->
     bad = head + b"not json\n" + DOC
     for cut in range(len(bad) + 1):
         got: list[dict[str, Any]] = []
-        batches = ollama._batches(_Resp(_split(bad, [cut])))  # type: ignore[arg-type]
+        batches = ndjson.batches(_Resp(_split(bad, [cut])))  # type: ignore[arg-type]
         with pytest.raises(UpstreamStreamError, match="not NDJSON"):
             async for batch in batches:
                 got += batch
